@@ -1,0 +1,133 @@
+//! A safe, size-checked GEMM over strided matrix views, backed by `matrixmultiply`.
+//!
+//! `C (m, n) = alpha · A (m, k) · B (k, n) + beta · C`. A view is a slice plus row and column
+//! strides, so a transpose is a swap of strides ([`Mat::t`]) and costs nothing. With
+//! `beta = 0` the old contents of C are never read (they may be uninitialised garbage or NaN).
+
+use crate::Float;
+
+/// A read-only strided matrix view: element (i, j) is `data[i·rs + j·cs]`.
+#[derive(Clone, Copy, Debug)]
+pub struct Mat<'a, F> {
+    pub data: &'a [F],
+    pub rows: usize,
+    pub cols: usize,
+    pub rs: usize,
+    pub cs: usize,
+}
+
+/// A mutable strided matrix view; distinct (i, j) must map to distinct elements.
+#[derive(Debug)]
+pub struct MatMut<'a, F> {
+    pub data: &'a mut [F],
+    pub rows: usize,
+    pub cols: usize,
+    pub rs: usize,
+    pub cs: usize,
+}
+
+impl<'a, F: Copy> Mat<'a, F> {
+    /// A contiguous row-major `(rows, cols)` matrix at the start of `data`.
+    pub fn new(data: &'a [F], rows: usize, cols: usize) -> Self {
+        Self { data, rows, cols, rs: cols, cs: 1 }
+    }
+    /// A row-major `(rows, cols)` matrix whose rows are `row_stride` elements apart.
+    pub fn strided(data: &'a [F], rows: usize, cols: usize, row_stride: usize) -> Self {
+        Self { data, rows, cols, rs: row_stride, cs: 1 }
+    }
+    /// The transpose: the same memory with the strides swapped.
+    pub fn t(self) -> Self {
+        Self { data: self.data, rows: self.cols, cols: self.rows, rs: self.cs, cs: self.rs }
+    }
+    #[inline(always)]
+    pub fn at(&self, i: usize, j: usize) -> F {
+        self.data[i * self.rs + j * self.cs]
+    }
+}
+
+impl<'a, F: Copy> MatMut<'a, F> {
+    pub fn new(data: &'a mut [F], rows: usize, cols: usize) -> Self {
+        Self { data, rows, cols, rs: cols, cs: 1 }
+    }
+    pub fn strided(data: &'a mut [F], rows: usize, cols: usize, row_stride: usize) -> Self {
+        Self { data, rows, cols, rs: row_stride, cs: 1 }
+    }
+    pub fn t(self) -> Self {
+        Self { data: self.data, rows: self.cols, cols: self.rows, rs: self.cs, cs: self.rs }
+    }
+    #[inline(always)]
+    pub fn index(&self, i: usize, j: usize) -> usize {
+        i * self.rs + j * self.cs
+    }
+}
+
+/// The smallest slice length that holds every element of a `(rows, cols)` view.
+fn extent(rows: usize, cols: usize, rs: usize, cs: usize) -> usize {
+    if rows == 0 || cols == 0 {
+        0
+    } else {
+        (rows - 1) * rs + (cols - 1) * cs + 1
+    }
+}
+
+/// Panics unless the shapes agree and every view lies inside its slice, and C's elements
+/// are distinct (one stride spans the whole other dimension).
+pub fn check_shapes<F: Copy>(a: &Mat<'_, F>, b: &Mat<'_, F>, c: &MatMut<'_, F>) {
+    assert_eq!(a.cols, b.rows, "gemm: A is {}×{} but B is {}×{}", a.rows, a.cols, b.rows, b.cols);
+    assert!(c.rows == a.rows && c.cols == b.cols, "gemm: C is {}×{}, expected {}×{}", c.rows, c.cols, a.rows, b.cols);
+    assert!(extent(a.rows, a.cols, a.rs, a.cs) <= a.data.len(), "gemm: A view exceeds its slice");
+    assert!(extent(b.rows, b.cols, b.rs, b.cs) <= b.data.len(), "gemm: B view exceeds its slice");
+    assert!(extent(c.rows, c.cols, c.rs, c.cs) <= c.data.len(), "gemm: C view exceeds its slice");
+    let distinct = c.rows <= 1 && (c.cols <= 1 || c.cs >= 1)
+        || c.cols <= 1 && c.rs >= 1
+        || c.cs >= 1 && c.rs >= c.cols * c.cs
+        || c.rs >= 1 && c.cs >= c.rows * c.rs;
+    assert!(distinct, "gemm: C strides ({}, {}) alias elements", c.rs, c.cs);
+    // Strides become isize inside matrixmultiply.
+    assert!(
+        [a.rs, a.cs, b.rs, b.cs, c.rs, c.cs].iter().all(|&s| s <= isize::MAX as usize),
+        "gemm: stride overflows isize"
+    );
+}
+
+/// `C = alpha · A B + beta · C` in any [`Float`]; dispatches to `sgemm` or `dgemm`.
+pub fn gemm<F: Float>(alpha: F, a: Mat<'_, F>, b: Mat<'_, F>, beta: F, c: MatMut<'_, F>) {
+    F::gemm(alpha, a, b, beta, c)
+}
+
+macro_rules! gemm_impl {
+    ($name:ident, $t:ty, $mm:path) => {
+        pub fn $name(alpha: $t, a: Mat<'_, $t>, b: Mat<'_, $t>, beta: $t, c: MatMut<'_, $t>) {
+            check_shapes(&a, &b, &c);
+            let (m, k, n) = (a.rows, a.cols, b.cols);
+            if m == 0 || n == 0 {
+                return;
+            }
+            // SAFETY: check_shapes proved every element the views address lies inside its
+            // slice and that C's elements are distinct; `c` is a unique borrow, so C does not
+            // alias A or B. matrixmultiply reads exactly the m×k, k×n, m×n views given, and
+            // with k = 0 only scales C by beta.
+            unsafe {
+                $mm(
+                    m,
+                    k,
+                    n,
+                    alpha,
+                    a.data.as_ptr(),
+                    a.rs as isize,
+                    a.cs as isize,
+                    b.data.as_ptr(),
+                    b.rs as isize,
+                    b.cs as isize,
+                    beta,
+                    c.data.as_mut_ptr(),
+                    c.rs as isize,
+                    c.cs as isize,
+                );
+            }
+        }
+    };
+}
+
+gemm_impl!(gemm_f32, f32, matrixmultiply::sgemm);
+gemm_impl!(gemm_f64, f64, matrixmultiply::dgemm);

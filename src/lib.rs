@@ -1,0 +1,34 @@
+//! # kubelstm
+//!
+//! Trains LSTM anomaly detectors on Kubernetes pod metrics and scores new metrics with them,
+//! on a neural engine of its own: every layer has a hand-written forward and backward pass
+//! over the SIMD kernels of `kubelstm-kernels`.
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`params`] | the flat parameter buffer with named tensors; gradients and Adam moments share it |
+//! | [`nn`] | layers as forward/backward pairs: dense, LSTM, BiLSTM, attention, layer norm, ... |
+//! | [`models`] | the four architectures: standard, bidirectional, attention, autoencoder |
+//! | [`optim`] | Adam, learning-rate schedule, early stopping |
+//! | [`train`] | the epoch loop, batching, history |
+//! | [`data`] | CSV ingest, per-pod series, features, labels, scalers, windows, splits, synthetic cluster |
+//! | [`metrics`] | ROC, precision-recall, AUC, confusion matrix, thresholds |
+//! | [`plot`] | PNG charts |
+//! | [`artifacts`] | the run folder, model file, atomic writes |
+//! | [`cli`] | the `kubelstm` command line, one file per command |
+#![forbid(unsafe_code)]
+
+pub mod artifacts;
+pub mod cli;
+pub mod data;
+pub mod error;
+pub mod metrics;
+pub mod models;
+pub mod nn;
+pub mod optim;
+pub mod params;
+pub mod plot;
+pub mod train;
+
+pub use error::{Error, Result};
+pub use kubelstm_kernels::Float;
