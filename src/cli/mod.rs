@@ -1,6 +1,70 @@
-//! The `kubelstm` command line. (being written)
+//! The `kubelstm` command line: one file per command. `main` parses the flags, runs the
+//! command and maps errors to exit codes (ripgrep's convention): 0 success, 1 "found
+//! something" (`detect --fail-on-anomaly`), 2 error. A closed stdout pipe exits 0.
+
 use std::process::ExitCode;
 
+use clap::{Parser, Subcommand};
+
+use crate::Result;
+
+pub mod generate;
+
+#[derive(Parser, Debug)]
+#[command(name = "kubelstm", version, about = "LSTM anomaly detection for Kubernetes pod metrics")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Write a synthetic Kubernetes cluster's pod metrics as CSV.
+    Generate(generate::Args),
+}
+
+/// What a successful command wants the process to exit with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Success,
+    /// `detect --fail-on-anomaly` found an anomaly.
+    AnomalyFound,
+}
+
+pub fn run(cli: Cli) -> Result<Outcome> {
+    match cli.command {
+        Command::Generate(args) => generate::run(args),
+    }
+}
+
 pub fn main() -> ExitCode {
-    ExitCode::SUCCESS
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // clap prints help/version to stdout (exit 0) and usage errors to stderr (exit 2).
+            let _ = err.print();
+            return if err.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+    };
+    match run(cli) {
+        Ok(Outcome::Success) => ExitCode::SUCCESS,
+        Ok(Outcome::AnomalyFound) => ExitCode::from(1),
+        Err(err) if err.is_broken_pipe() => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {}", error_chain(&err));
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The error and every `source()` below it, joined with ": ".
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }

@@ -1,0 +1,1 @@
+//! kubelstm's integration tests: one binary, one module per area.
