@@ -22,6 +22,7 @@ pub mod artifacts;
 pub mod cli;
 pub mod data;
 pub mod error;
+pub mod gradcheck;
 pub mod metrics;
 pub mod models;
 pub mod nn;

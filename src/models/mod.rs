@@ -1,1 +1,387 @@
-//! (being written)
+//! The four architectures of the original project, composed from [`crate::nn`] layers.
+//!
+//! | arch | layers |
+//! |---|---|
+//! | standard | LSTM(128, seq) → Dropout .3 → LSTM(64, last) → Dropout .3 → head |
+//! | bidirectional | BiLSTM(128, seq) → Dropout .3 → BiLSTM(64, last) → Dropout .3 → head |
+//! | attention | BiLSTM(128, seq) → Dropout .3 → [x, attention(x)] → BiLSTM(64, last) → Dropout .3 → head |
+//! | autoencoder | BiLSTM(64, seq) → BiLSTM(32, last) → RepeatVector(T) → BiLSTM(32, seq) → BiLSTM(64, seq) → Dense(F) per step |
+//!
+//! head = Dense(64, ReLU) → LayerNorm → Dropout .2 → Dense(32, ReLU) → LayerNorm → Dense(1).
+//!
+//! Every model maps a time-major batch `x (T, B, F)` to one output per sample `(B)`: the
+//! **logit** of the anomaly probability for the classifiers and the supervised autoencoder
+//! (whose logit is `Dense(1)` of the per-sample reconstruction MSE), and the reconstruction
+//! **MSE itself** for the unsupervised autoencoder. [`Model::score`] maps outputs to scores.
+//! Widths are configurable so tests and `gradcheck` can run the models small.
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::nn::dropout::MaskShape;
+use crate::nn::{resize, Dropout};
+use crate::params::ParamLayout;
+use crate::{Error, Float, Result};
+
+pub mod attention;
+pub mod autoencoder;
+pub mod bidirectional;
+pub mod head;
+pub mod standard;
+
+pub use attention::AttentionModel;
+pub use autoencoder::Autoencoder;
+pub use bidirectional::Bidirectional;
+pub use standard::Standard;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Arch {
+    Standard,
+    Bidirectional,
+    Attention,
+    Autoencoder,
+}
+
+impl Arch {
+    pub const ALL: [Arch; 4] = [Arch::Standard, Arch::Bidirectional, Arch::Attention, Arch::Autoencoder];
+    pub fn name(self) -> &'static str {
+        match self {
+            Arch::Standard => "standard",
+            Arch::Bidirectional => "bidirectional",
+            Arch::Attention => "attention",
+            Arch::Autoencoder => "autoencoder",
+        }
+    }
+}
+
+impl std::fmt::Display for Arch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What the model's output means and which loss trains it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Objective {
+    /// Output is a logit; trained with class-weighted binary cross-entropy.
+    Classifier,
+    /// Autoencoder only: output is the per-sample reconstruction MSE, trained on it directly.
+    Reconstruction,
+}
+
+/// Architecture and sizes: everything needed to rebuild the parameter layout.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelConfig {
+    pub arch: Arch,
+    pub objective: Objective,
+    /// F, the number of input features.
+    pub features: usize,
+    /// Widths of the two recurrent layers: LSTM units per direction, (128, 64) by default;
+    /// for the autoencoder the encoder's (64, 32), mirrored by the decoder.
+    pub lstm: [usize; 2],
+    /// Widths of the head's two dense layers, (64, 32).
+    pub dense: [usize; 2],
+    /// Dropout after each recurrent layer (0.3) and inside the head (0.2).
+    pub dropout_lstm: f64,
+    pub dropout_head: f64,
+}
+
+impl ModelConfig {
+    /// The original project's sizes for `arch` over `features` inputs.
+    pub fn new(arch: Arch, features: usize) -> Self {
+        let lstm = if arch == Arch::Autoencoder { [64, 32] } else { [128, 64] };
+        ModelConfig {
+            arch,
+            objective: Objective::Classifier,
+            features,
+            lstm,
+            dense: [64, 32],
+            dropout_lstm: 0.3,
+            dropout_head: 0.2,
+        }
+    }
+
+    pub fn unsupervised(mut self) -> Self {
+        self.objective = Objective::Reconstruction;
+        self
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        if self.features == 0 {
+            return Err(Error::config("the model needs at least one input feature"));
+        }
+        if self.lstm.contains(&0) || self.dense.contains(&0) {
+            return Err(Error::config(format!(
+                "layer widths must be positive, got lstm {:?}, dense {:?}",
+                self.lstm, self.dense
+            )));
+        }
+        for rate in [self.dropout_lstm, self.dropout_head] {
+            if !(0.0..1.0).contains(&rate) {
+                return Err(Error::config(format!("dropout rate {rate} is outside [0, 1)")));
+            }
+        }
+        if self.objective == Objective::Reconstruction && self.arch != Arch::Autoencoder {
+            return Err(Error::config(format!(
+                "the {} model cannot train unsupervised; use the autoencoder",
+                self.arch
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Seeds the dropout masks of one training forward pass; `None` in its place means
+/// inference (no dropout). `first_sample` is the shard's offset in the whole batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DropoutSeed {
+    pub seed: u64,
+    pub first_sample: usize,
+}
+
+/// A built model: its configuration, parameter layout and layers.
+#[derive(Clone, Debug)]
+pub struct Model {
+    pub config: ModelConfig,
+    pub layout: ParamLayout,
+    net: Net,
+}
+
+#[derive(Clone, Debug)]
+enum Net {
+    Standard(Standard),
+    Bidirectional(Bidirectional),
+    Attention(AttentionModel),
+    Autoencoder(Autoencoder),
+}
+
+/// Per-pass buffers of a model, reused across calls.
+#[derive(Clone, Debug)]
+pub enum Workspace<F> {
+    Standard(standard::Cache<F>),
+    Bidirectional(bidirectional::Cache<F>),
+    Attention(attention::Cache<F>),
+    Autoencoder(autoencoder::Cache<F>),
+}
+
+impl Model {
+    pub fn new(config: ModelConfig) -> Result<Self> {
+        config.validate()?;
+        let mut layout = ParamLayout::new();
+        let net = match config.arch {
+            Arch::Standard => Net::Standard(Standard::new(&mut layout, &config)),
+            Arch::Bidirectional => Net::Bidirectional(Bidirectional::new(&mut layout, &config)),
+            Arch::Attention => Net::Attention(AttentionModel::new(&mut layout, &config)),
+            Arch::Autoencoder => Net::Autoencoder(Autoencoder::new(&mut layout, &config)),
+        };
+        Ok(Model { config, layout, net })
+    }
+
+    /// Freshly initialised parameters (Keras initialisers), reproducible from `seed`.
+    pub fn init_params<F: Float>(&self, seed: u64) -> Vec<F> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut p = self.layout.zeros();
+        match &self.net {
+            Net::Standard(m) => m.init(&mut p, &mut rng),
+            Net::Bidirectional(m) => m.init(&mut p, &mut rng),
+            Net::Attention(m) => m.init(&mut p, &mut rng),
+            Net::Autoencoder(m) => m.init(&mut p, &mut rng),
+        }
+        p
+    }
+
+    pub fn workspace<F: Float>(&self) -> Workspace<F> {
+        match &self.net {
+            Net::Standard(_) => Workspace::Standard(Default::default()),
+            Net::Bidirectional(_) => Workspace::Bidirectional(Default::default()),
+            Net::Attention(_) => Workspace::Attention(Default::default()),
+            Net::Autoencoder(_) => Workspace::Autoencoder(Default::default()),
+        }
+    }
+
+    /// Forward pass over `x (T, B, F)`; returns the outputs `(B)` (see the module docs).
+    /// `dropout: None` is inference.
+    pub fn forward<'w, F: Float>(
+        &self,
+        ws: &'w mut Workspace<F>,
+        p: &[F],
+        x: &[F],
+        steps: usize,
+        batch: usize,
+        dropout: Option<DropoutSeed>,
+    ) -> &'w [F] {
+        assert_eq!(p.len(), self.layout.len(), "forward: parameter buffer does not fit the model");
+        assert_eq!(x.len(), steps * batch * self.config.features, "forward: x is not (T, B, F)");
+        match (&self.net, ws) {
+            (Net::Standard(m), Workspace::Standard(c)) => m.forward(c, x, p, steps, batch, dropout),
+            (Net::Bidirectional(m), Workspace::Bidirectional(c)) => m.forward(c, x, p, steps, batch, dropout),
+            (Net::Attention(m), Workspace::Attention(c)) => m.forward(c, x, p, steps, batch, dropout),
+            (Net::Autoencoder(m), Workspace::Autoencoder(c)) => m.forward(c, x, p, steps, batch),
+            _ => panic!("workspace belongs to another architecture"),
+        }
+    }
+
+    /// Backward pass from `d_out (B)`, the gradient of the loss with respect to the outputs
+    /// of the last [`Model::forward`] on this workspace. Adds into `g` and, when given, into
+    /// `dx (T, B, F)`.
+    pub fn backward<F: Float>(
+        &self,
+        ws: &mut Workspace<F>,
+        g: &mut [F],
+        p: &[F],
+        x: &[F],
+        d_out: &[F],
+        dx: Option<&mut [F]>,
+    ) {
+        assert_eq!(g.len(), self.layout.len(), "backward: gradient buffer does not fit the model");
+        match (&self.net, ws) {
+            (Net::Standard(m), Workspace::Standard(c)) => m.backward(c, g, p, x, d_out, dx),
+            (Net::Bidirectional(m), Workspace::Bidirectional(c)) => m.backward(c, g, p, x, d_out, dx),
+            (Net::Attention(m), Workspace::Attention(c)) => m.backward(c, g, p, x, d_out, dx),
+            (Net::Autoencoder(m), Workspace::Autoencoder(c)) => m.backward(c, g, p, x, d_out, dx),
+            _ => panic!("workspace belongs to another architecture"),
+        }
+    }
+
+    /// Anomaly score from an output: σ(logit) for classifiers, the MSE itself otherwise.
+    pub fn score<F: Float>(&self, output: F) -> F {
+        match self.config.objective {
+            Objective::Classifier => kubelstm_kernels::scalar::sigmoid(output),
+            Objective::Reconstruction => output,
+        }
+    }
+
+    /// Which ReLU units of the last forward pass were active: a gradient check compares it
+    /// across its stencil to detect a crossed kink.
+    pub fn relu_pattern<F: Float>(&self, ws: &Workspace<F>) -> Vec<bool> {
+        match ws {
+            Workspace::Standard(c) => c.head().relu_pattern(),
+            Workspace::Bidirectional(c) => c.head().relu_pattern(),
+            Workspace::Attention(c) => c.head().relu_pattern(),
+            Workspace::Autoencoder(_) => Vec::new(),
+        }
+    }
+
+    /// The autoencoder's reconstruction `(T, B, F)` from the last forward pass.
+    pub fn reconstruction<'w, F: Float>(&self, ws: &'w Workspace<F>) -> Option<&'w [F]> {
+        match ws {
+            Workspace::Autoencoder(c) => Some(c.reconstruction()),
+            _ => None,
+        }
+    }
+
+    /// A layer-by-layer summary for `inspect` (name, output shape, parameter count).
+    pub fn summary(&self) -> Vec<LayerSummary> {
+        let cfg = &self.config;
+        let f = cfg.features;
+        let [a, b] = cfg.lstm;
+        let [d1, d2] = cfg.dense;
+        let count = |prefix: &str| -> usize {
+            self.layout.tensors().iter().filter(|t| t.name.starts_with(&format!("{prefix}."))).map(|t| t.span.len).sum()
+        };
+        let row = |name: &str, kind: &str, shape: String, params: usize| LayerSummary {
+            name: name.to_string(),
+            kind: kind.to_string(),
+            output_shape: shape,
+            params,
+        };
+        let head = |input: usize| {
+            let _ = input;
+            vec![
+                row("head.d1", "Dense(ReLU)", format!("(B, {d1})"), count("head.d1")),
+                row("head.ln1", "LayerNorm", format!("(B, {d1})"), count("head.ln1")),
+                row("head.drop", "Dropout", format!("(B, {d1})"), 0),
+                row("head.d2", "Dense(ReLU)", format!("(B, {d2})"), count("head.d2")),
+                row("head.ln2", "LayerNorm", format!("(B, {d2})"), count("head.ln2")),
+                row("head.out", "Dense(sigmoid)", "(B, 1)".to_string(), count("head.out")),
+            ]
+        };
+        let mut rows = vec![row("input", "Input", format!("(B, T, {f})"), 0)];
+        match cfg.arch {
+            Arch::Standard => {
+                rows.push(row("l1", "LSTM", format!("(B, T, {a})"), count("l1")));
+                rows.push(row("drop1", "Dropout", format!("(B, T, {a})"), 0));
+                rows.push(row("l2", "LSTM(last)", format!("(B, {b})"), count("l2")));
+                rows.push(row("drop2", "Dropout", format!("(B, {b})"), 0));
+                rows.extend(head(b));
+            }
+            Arch::Bidirectional | Arch::Attention => {
+                rows.push(row("l1", "BiLSTM", format!("(B, T, {})", 2 * a), count("l1")));
+                rows.push(row("drop1", "Dropout", format!("(B, T, {})", 2 * a), 0));
+                if cfg.arch == Arch::Attention {
+                    rows.push(row("attention", "Attention(dot)", format!("(B, T, {})", 2 * a), 0));
+                    rows.push(row("concat", "Concatenate", format!("(B, T, {})", 4 * a), 0));
+                }
+                rows.push(row("l2", "BiLSTM(last)", format!("(B, {})", 2 * b), count("l2")));
+                rows.push(row("drop2", "Dropout", format!("(B, {})", 2 * b), 0));
+                rows.extend(head(2 * b));
+            }
+            Arch::Autoencoder => {
+                rows.push(row("e1", "BiLSTM", format!("(B, T, {})", 2 * a), count("e1")));
+                rows.push(row("e2", "BiLSTM(last)", format!("(B, {})", 2 * b), count("e2")));
+                rows.push(row("repeat", "RepeatVector(T)", format!("(B, T, {})", 2 * b), 0));
+                rows.push(row("d1", "BiLSTM", format!("(B, T, {})", 2 * b), count("d1")));
+                rows.push(row("d2", "BiLSTM", format!("(B, T, {})", 2 * a), count("d2")));
+                rows.push(row("recon", "TimeDistributed(Dense)", format!("(B, T, {f})"), count("recon")));
+                rows.push(row("error", "MeanSquaredError", "(B, 1)".to_string(), 0));
+                if cfg.objective == Objective::Classifier {
+                    rows.push(row("score", "Dense(sigmoid)", "(B, 1)".to_string(), count("score")));
+                }
+            }
+        }
+        rows
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayerSummary {
+    pub name: String,
+    pub kind: String,
+    pub output_shape: String,
+    pub params: usize,
+}
+
+/// Applies `drop` to `x (T, B, C)` when training and returns the buffer holding the result:
+/// `out` (masked with a fresh `mask`) or `x` itself at inference.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn dropout_forward<'a, F: Float>(
+    drop: &Dropout,
+    mask: &mut Vec<F>,
+    out: &'a mut Vec<F>,
+    x: &'a [F],
+    steps: usize,
+    batch: usize,
+    seed: Option<DropoutSeed>,
+) -> &'a [F] {
+    match seed {
+        Some(seed) if drop.rate > 0.0 => {
+            let cols = x.len() / (steps * batch).max(1);
+            resize(mask, x.len());
+            resize(out, x.len());
+            drop.sample_mask(mask, seed.seed, MaskShape { steps, batch, cols, first_sample: seed.first_sample });
+            Dropout::forward(out, x, mask);
+            out
+        }
+        _ => x,
+    }
+}
+
+/// Zero-filled gradient scratch of `len` elements.
+pub(crate) fn zeroed<F: Float>(buf: &mut Vec<F>, len: usize) {
+    resize(buf, len);
+    buf.fill(F::ZERO);
+}
+
+/// Backward of [`dropout_forward`]: `dx += dy ⊙ mask` when it was applied, else `dx += dy`.
+pub(crate) fn dropout_backward<F: Float>(dx: &mut [F], dy: &[F], mask: &[F], applied: bool) {
+    if applied {
+        Dropout::backward(dx, dy, mask);
+    } else {
+        for (d, &v) in dx.iter_mut().zip(dy) {
+            *d += v;
+        }
+    }
+}
