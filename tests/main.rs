@@ -1,2 +1,3 @@
 //! kubelstm's integration tests: one binary, one module per area.
 mod metrics;
+mod plot;
