@@ -266,7 +266,7 @@ proptest! {
     }
 
     #[test]
-    fn roc_points_are_exact_counts_and_only_corners((labels, scores) in labelled_scores()) {
+    fn roc_points_are_exact_counts_and_dropping_loses_nothing((labels, scores) in labelled_scores()) {
         let curve = roc_curve(&labels, &scores).unwrap();
         let p = labels.iter().filter(|&&y| y == 1).count() as f64;
         let n = labels.len() as f64 - p;

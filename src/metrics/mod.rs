@@ -5,7 +5,7 @@
 //! ## Conventions
 //!
 //! - Labels are `&[u8]`: `1` = anomaly (the positive class), `0` = normal. Any other value
-//!   is an [`Error::Data`](crate::Error::Data).
+//!   is an [`Error::Data`].
 //! - Scores are `&[S]` with `S: Copy + Into<f64>`: `f32` (what the models emit) or `f64`.
 //!   Everything is computed in `f64`; widening an `f32` is exact, so a threshold reported
 //!   here is bit-for-bit one of the scores. Higher score = more anomalous. Scores must be

@@ -5,13 +5,14 @@
 //! point k = (FPR_k, TPR_k) = (FP_k / N, TP_k / P)     thresholds descending
 //! ```
 //!
-//! A point is dropped when it lies on the straight line through its neighbours (both
-//! second differences of FP and TP are zero): it adds nothing to the area or the plot, and
-//! a 10^6-sample curve shrinks to its corners. The curve then starts at (0, 0) with
-//! threshold +inf ("predict nothing anomalous"). With no negatives FPR is undefined and
-//! every FPR is NaN; with no positives every TPR is NaN (scikit-learn warns and does the
-//! same). ROC-AUC is the trapezoid area under the kept points, `None` unless both classes
-//! are present.
+//! A point is dropped, as scikit-learn does, when the FP and TP counts change by the same
+//! amounts just before and just after it (both second differences zero): it then lies
+//! midway on the segment between its neighbours and adds nothing to the area or the plot,
+//! so runs of equal steps collapse. The curve starts at (0, 0) with threshold +inf
+//! ("predict nothing anomalous"). With no negatives FPR is undefined and every FPR is
+//! NaN; with no positives every TPR is NaN (scikit-learn warns and does the same).
+//! ROC-AUC is the trapezoid area under the kept points, `None` unless both classes are
+//! present.
 
 use serde::{Deserialize, Serialize};
 
