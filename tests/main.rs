@@ -1,2 +1,5 @@
 //! kubelstm's integration tests: one binary, one module per area.
+
 mod gradients;
+mod metrics;
+mod plot;

@@ -1,0 +1,124 @@
+//! Training history, 2×2: loss, accuracy, ROC-AUC and precision per epoch, each with the
+//! training and the validation line, and the best epoch marked.
+//!
+//! Takes plain per-epoch numbers ([`HistoryCurves`]), not the trainer's types, so the
+//! chart does not depend on the training loop.
+
+use plotters::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::canvas::{
+    bold, dashed_legend, finite_range, finite_segments, font, note_in_middle, padded, render_png, titled, Area,
+    DrawResult, AXIS_PX, BLUE, CAPTION_PX, GREY, GRID, LEGEND_PX, ORANGE, TICK_PX, TITLE_PX,
+};
+use super::HISTORY_SIZE;
+use crate::Result;
+
+/// One metric per epoch (index 0 = epoch 1) on the training and the validation split.
+/// NaN leaves a gap (e.g. AUC of a batch with one class); the two may differ in length.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrainValidation {
+    pub train: Vec<f64>,
+    pub validation: Vec<f64>,
+}
+
+/// The four panels of the history chart.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct HistoryCurves {
+    pub loss: TrainValidation,
+    pub accuracy: TrainValidation,
+    pub auc: TrainValidation,
+    pub precision: TrainValidation,
+    /// The epoch (1-based) whose weights were kept, drawn as a vertical line.
+    pub best_epoch: Option<usize>,
+}
+
+/// The 2×2 history as a [`HISTORY_SIZE`] PNG. Empty series draw labelled empty panels.
+pub fn training_history_png(history: &HistoryCurves, title: &str) -> Result<Vec<u8>> {
+    render_png("training_history", HISTORY_SIZE, |root| {
+        let area = titled(root, title, bold(TITLE_PX), 64)?;
+        let panels = area.split_evenly((2, 2));
+        let specs = [
+            (&history.loss, "Loss", "loss", SeriesLabelPosition::UpperRight),
+            (&history.accuracy, "Accuracy", "accuracy", SeriesLabelPosition::LowerRight),
+            (&history.auc, "ROC-AUC", "ROC-AUC", SeriesLabelPosition::LowerRight),
+            (&history.precision, "Precision", "precision", SeriesLabelPosition::LowerRight),
+        ];
+        for (panel, (series, caption, y_desc, legend_at)) in panels.iter().zip(specs) {
+            draw_panel(panel, series, caption, y_desc, legend_at, history.best_epoch)?;
+        }
+        Ok(())
+    })
+}
+
+fn draw_panel(
+    panel: &Area,
+    series: &TrainValidation,
+    caption: &str,
+    y_desc: &str,
+    legend_at: SeriesLabelPosition,
+    best_epoch: Option<usize>,
+) -> DrawResult {
+    let area = titled(panel, caption, bold(CAPTION_PX), 44)?;
+    let epochs = series.train.len().max(series.validation.len());
+    let x_range = if epochs <= 1 { (0.5, 1.5) } else { (1.0, epochs as f64) };
+    let y_range = padded(finite_range(series.train.iter().chain(&series.validation).copied()), (0.0, 1.0));
+    let mut chart = ChartBuilder::on(&area)
+        .margin_left(10)
+        .margin_right(30)
+        .margin_bottom(10)
+        .x_label_area_size(55)
+        .y_label_area_size(85)
+        .build_cartesian_2d(x_range.0..x_range.1, y_range.0..y_range.1)?;
+    // Epochs are whole numbers: label only the whole ticks.
+    let epoch_label = |v: &f64| if (v - v.round()).abs() < 1e-6 { format!("{v:.0}") } else { String::new() };
+    chart
+        .configure_mesh()
+        .x_desc("epoch")
+        .y_desc(y_desc)
+        .x_label_formatter(&epoch_label)
+        .label_style(font(TICK_PX))
+        .axis_desc_style(font(AXIS_PX))
+        .bold_line_style(GRID)
+        .light_line_style(WHITE)
+        .draw()?;
+
+    if let Some(best) = best_epoch.filter(|&b| b >= 1 && b <= epochs) {
+        let x = best as f64;
+        chart
+            .draw_series(DashedLineSeries::new([(x, y_range.0), (x, y_range.1)], 8, 6, GREY.stroke_width(2)))?
+            .label(format!("best epoch ({best})"))
+            .legend(|(x, y)| dashed_legend((x, y), GREY));
+    }
+    // Few epochs: mark each, so a single epoch is a visible point and not an empty line.
+    let markers = epochs <= 40;
+    // Train dots a little larger, so equal values still show both.
+    for (values, name, colour, dot) in
+        [(&series.train, "train", BLUE, 5), (&series.validation, "validation", ORANGE, 4)]
+    {
+        let points = values.iter().enumerate().map(|(i, &v)| ((i + 1) as f64, v));
+        let segments = finite_segments(points);
+        let style = colour.stroke_width(2);
+        chart
+            .draw_series(segments.iter().map(|s| PathElement::new(s.clone(), style)))?
+            .label(name)
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 30, y)], style));
+        if markers {
+            let dots = segments.iter().flatten().map(|&p| Circle::new(p, dot, colour.filled()));
+            chart.draw_series(dots)?;
+        }
+    }
+    chart
+        .configure_series_labels()
+        .position(legend_at)
+        .margin(12)
+        .legend_area_size(45)
+        .label_font(font(LEGEND_PX))
+        .background_style(WHITE.mix(0.85))
+        .border_style(GREY)
+        .draw()?;
+    if finite_range(series.train.iter().chain(&series.validation).copied()).is_none() {
+        note_in_middle(&chart.plotting_area().strip_coord_spec(), "no data")?;
+    }
+    Ok(())
+}
