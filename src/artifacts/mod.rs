@@ -1,1 +1,13 @@
-//! (being written)
+//! Everything a run leaves on disk: the run folder, the model file, atomic writes.
+//!
+//! Nothing is ever half-written where a reader could take it for complete: every file is
+//! written under a temporary name and renamed into place, and a run folder counts as
+//! finished only once its status file (written last) says so.
+
+pub mod atomic;
+pub mod model_file;
+pub mod run_folder;
+
+pub use atomic::{write_atomic, write_json_atomic};
+pub use model_file::{load_model, save_model, LoadedModel, ModelMeta, FORMAT_VERSION};
+pub use run_folder::{RunFolder, RunStatus, STATUS_FILE};
