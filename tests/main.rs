@@ -3,3 +3,4 @@
 mod gradients;
 mod metrics;
 mod plot;
+mod training;

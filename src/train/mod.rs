@@ -1,1 +1,64 @@
-//! (being written)
+//! Training: data-parallel mini-batch steps, the epoch loop with the original project's
+//! callbacks (early stopping with best-weight restore, reduce-on-plateau), and history.
+//!
+//! The trainer sees data only through [`Windows`], so it does not care whether windows come
+//! from a CSV, the synthetic cluster or a benchmark pool.
+
+pub mod engine;
+pub mod history;
+pub mod trainer;
+
+pub use engine::Engine;
+pub use history::{EpochRecord, History, SplitMetrics};
+pub use trainer::{fit, Observer, Silent, TrainOutcome, TrainSettings};
+
+/// A set of labelled windows the trainer can gather into batches.
+pub trait Windows: Sync {
+    /// Number of windows.
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// T, steps per window.
+    fn steps(&self) -> usize;
+    /// F, features per step.
+    fn features(&self) -> usize;
+    /// Label of window `i` (0 normal, 1 anomaly).
+    fn label(&self, i: usize) -> u8;
+    /// Writes windows `ids` into `x (T, B, F)` time-major, B = `ids.len()`.
+    fn gather(&self, ids: &[usize], x: &mut [f32]);
+}
+
+/// Windows stored as one dense `(N, T, F)` array; for tests and the benchmark.
+pub struct DenseWindows {
+    pub x: Vec<f32>, // (N, T, F)
+    pub labels: Vec<u8>,
+    pub steps: usize,
+    pub features: usize,
+}
+
+impl Windows for DenseWindows {
+    fn len(&self) -> usize {
+        self.labels.len()
+    }
+    fn steps(&self) -> usize {
+        self.steps
+    }
+    fn features(&self) -> usize {
+        self.features
+    }
+    fn label(&self, i: usize) -> u8 {
+        self.labels[i]
+    }
+    fn gather(&self, ids: &[usize], x: &mut [f32]) {
+        let (t_len, f) = (self.steps, self.features);
+        let b_len = ids.len();
+        assert_eq!(x.len(), t_len * b_len * f, "gather: x is not (T, B, F)");
+        for (b, &id) in ids.iter().enumerate() {
+            for t in 0..t_len {
+                let src = &self.x[(id * t_len + t) * f..(id * t_len + t + 1) * f];
+                x[(t * b_len + b) * f..(t * b_len + b + 1) * f].copy_from_slice(src);
+            }
+        }
+    }
+}

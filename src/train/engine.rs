@@ -1,0 +1,224 @@
+//! The data-parallel executor: one model, one workspace and one gradient buffer per thread.
+//!
+//! A batch is cut into contiguous shards, one per thread; each shard runs forward, loss and
+//! backward on its own, then the shard gradients are summed in shard order (so a run is
+//! bit-reproducible at a fixed thread count). This is the only level of parallelism: the
+//! GEMMs inside a shard run single-threaded. Buffers are sized on first use and reused, so a
+//! step allocates nothing.
+
+use std::ops::Range;
+
+use rayon::prelude::*;
+
+use crate::models::{DropoutSeed, Model, Objective, Workspace};
+use crate::nn::loss::weighted_bce_with_logits;
+use crate::nn::resize;
+use crate::train::Windows;
+use crate::{Error, Result};
+
+struct Shard {
+    ws: Workspace<f32>,
+    grads: Vec<f32>,   // (P)
+    x: Vec<f32>,       // (T, b, F)
+    targets: Vec<f32>, // (b)
+    weights: Vec<f32>, // (b)
+    d_out: Vec<f32>,   // (b)
+    loss: f64,
+}
+
+pub struct Engine {
+    pub model: Model,
+    pool: Option<rayon::ThreadPool>,
+    shards: Vec<Shard>,
+}
+
+/// Splits `n` items into at most `parts` contiguous ranges of near-equal size.
+fn ranges(n: usize, parts: usize) -> impl Iterator<Item = std::ops::Range<usize>> {
+    let parts = parts.min(n).max(1);
+    let (base, extra) = (n / parts, n % parts);
+    (0..parts).map(move |s| {
+        let start = s * base + s.min(extra);
+        start..start + base + usize::from(s < extra)
+    })
+}
+
+impl Engine {
+    /// An executor over `threads` threads (1 = run on the caller's thread).
+    pub fn new(model: Model, threads: usize) -> Result<Self> {
+        let threads = threads.max(1);
+        let pool = if threads > 1 {
+            Some(
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .thread_name(|i| format!("kubelstm-worker-{i}"))
+                    .build()
+                    .map_err(|e| Error::config(format!("cannot start {threads} worker threads: {e}")))?,
+            )
+        } else {
+            None
+        };
+        let shards = (0..threads)
+            .map(|_| Shard {
+                ws: model.workspace(),
+                grads: model.layout.zeros(),
+                x: Vec::new(),
+                targets: Vec::new(),
+                weights: Vec::new(),
+                d_out: Vec::new(),
+                loss: 0.0,
+            })
+            .collect();
+        Ok(Engine { model, pool, shards })
+    }
+
+    pub fn threads(&self) -> usize {
+        self.shards.len()
+    }
+
+    /// Forward, loss and backward over the windows `ids`. Leaves the batch gradient (of the
+    /// batch-mean loss) in [`Engine::gradient`], writes each window's output (logit or
+    /// reconstruction error) into `outputs`, and returns the batch loss: class-weighted BCE
+    /// for classifiers, mean reconstruction error otherwise.
+    pub fn backward(
+        &mut self,
+        params: &[f32],
+        windows: &dyn Windows,
+        ids: &[usize],
+        class_weights: [f64; 2],
+        dropout_seed: u64,
+        outputs: &mut [f32],
+    ) -> f64 {
+        assert_eq!(outputs.len(), ids.len(), "backward: one output per window");
+        let batch = ids.len();
+        let (steps, features) = (windows.steps(), windows.features());
+        let Engine { model, pool, shards } = self;
+        let model = &*model;
+        let mut jobs = split_jobs(shards, batch, outputs);
+        let used = jobs.len();
+        let work = |shard: &mut Shard, range: &Range<usize>, out: &mut [f32]| {
+            let n = range.len();
+            let ids = &ids[range.clone()];
+            resize(&mut shard.x, steps * n * features);
+            windows.gather(ids, &mut shard.x);
+            let seed = Some(DropoutSeed { seed: dropout_seed, first_sample: range.start });
+            out.copy_from_slice(model.forward(&mut shard.ws, params, &shard.x, steps, n, seed));
+            resize(&mut shard.d_out, n);
+            // Each shard's loss is a mean over its n windows; rescale to the batch mean.
+            let share = n as f64 / batch as f64;
+            shard.loss = match model.config.objective {
+                Objective::Classifier => {
+                    resize(&mut shard.targets, n);
+                    resize(&mut shard.weights, n);
+                    for (k, &id) in ids.iter().enumerate() {
+                        let label = windows.label(id).min(1);
+                        shard.targets[k] = f32::from(label);
+                        shard.weights[k] = class_weights[usize::from(label)] as f32;
+                    }
+                    let loss = weighted_bce_with_logits(&mut shard.d_out, out, &shard.targets, &shard.weights);
+                    shard.d_out.iter_mut().for_each(|d| *d *= share as f32);
+                    f64::from(loss) * share
+                }
+                Objective::Reconstruction => {
+                    shard.d_out.fill(1.0 / batch as f32);
+                    out.iter().map(|&e| f64::from(e)).sum::<f64>() / batch as f64
+                }
+            };
+            shard.grads.fill(0.0);
+            model.backward(&mut shard.ws, &mut shard.grads, params, &shard.x, &shard.d_out, None);
+        };
+        run_jobs(pool.as_ref(), &mut jobs, work);
+        drop(jobs);
+
+        // Sum the shard gradients into shard 0, in shard order, in parallel over elements.
+        let (first, others) = shards.split_at_mut(1);
+        let others = &others[..used - 1];
+        if !others.is_empty() {
+            const CHUNK: usize = 16 * 1024;
+            let reduce = |(c, acc): (usize, &mut [f32])| {
+                for other in others {
+                    let src = &other.grads[c * CHUNK..c * CHUNK + acc.len()];
+                    for (a, &v) in acc.iter_mut().zip(src) {
+                        *a += v;
+                    }
+                }
+            };
+            let grads = &mut first[0].grads;
+            match pool {
+                Some(pool) => pool.install(|| grads.par_chunks_mut(CHUNK).enumerate().for_each(reduce)),
+                None => grads.chunks_mut(CHUNK).enumerate().for_each(reduce),
+            }
+        }
+        shards[..used].iter().map(|s| s.loss).sum()
+    }
+
+    /// The gradient left by the last [`Engine::backward`].
+    pub fn gradient(&self) -> &[f32] {
+        &self.shards[0].grads
+    }
+    pub fn gradient_mut(&mut self) -> &mut [f32] {
+        &mut self.shards[0].grads
+    }
+
+    /// Inference outputs (logits or reconstruction errors) of windows `ids`, `chunk` windows
+    /// at a time split across the threads.
+    pub fn predict(&mut self, params: &[f32], windows: &dyn Windows, ids: &[usize], chunk: usize, outputs: &mut [f32]) {
+        assert_eq!(outputs.len(), ids.len(), "predict: one output per window");
+        let (steps, features) = (windows.steps(), windows.features());
+        let Engine { model, pool, shards } = self;
+        let model = &*model;
+        for (ids, outputs) in ids.chunks(chunk.max(1)).zip(outputs.chunks_mut(chunk.max(1))) {
+            let mut jobs = split_jobs(shards, ids.len(), outputs);
+            run_jobs(pool.as_ref(), &mut jobs, |shard: &mut Shard, range: &Range<usize>, out: &mut [f32]| {
+                let n = range.len();
+                resize(&mut shard.x, steps * n * features);
+                windows.gather(&ids[range.clone()], &mut shard.x);
+                out.copy_from_slice(model.forward(&mut shard.ws, params, &shard.x, steps, n, None));
+            });
+        }
+    }
+}
+
+type Job<'a> = (&'a mut Shard, Range<usize>, &'a mut [f32]);
+
+/// Pairs shards with contiguous ranges of `n` items and the matching output chunks.
+fn split_jobs<'a>(shards: &'a mut [Shard], n: usize, outputs: &'a mut [f32]) -> Vec<Job<'a>> {
+    let parts = shards.len();
+    let mut jobs = Vec::with_capacity(parts);
+    let mut rest = outputs;
+    for (shard, range) in shards.iter_mut().zip(ranges(n, parts)) {
+        let (head, tail) = std::mem::take(&mut rest).split_at_mut(range.len());
+        rest = tail;
+        jobs.push((shard, range, head));
+    }
+    jobs
+}
+
+fn run_jobs(
+    pool: Option<&rayon::ThreadPool>,
+    jobs: &mut [Job<'_>],
+    work: impl Fn(&mut Shard, &Range<usize>, &mut [f32]) + Sync,
+) {
+    match pool {
+        Some(pool) if jobs.len() > 1 => {
+            pool.install(|| jobs.par_iter_mut().for_each(|(shard, range, out)| work(shard, range, out)))
+        }
+        _ => jobs.iter_mut().for_each(|(shard, range, out)| work(shard, range, out)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_cover_everything_once_in_order() {
+        for n in 0..20 {
+            for parts in 1..5 {
+                let rs: Vec<_> = ranges(n, parts).collect();
+                let flat: Vec<usize> = rs.iter().flat_map(|r| r.clone()).collect();
+                assert_eq!(flat, (0..n).collect::<Vec<_>>());
+                assert!(rs.iter().all(|r| r.len() + 1 >= n / parts.min(n).max(1)));
+            }
+        }
+    }
+}
