@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use crate::Result;
 
 pub mod generate;
+pub mod gradcheck;
 
 #[derive(Parser, Debug)]
 #[command(name = "kubelstm", version, about = "LSTM anomaly detection for Kubernetes pod metrics")]
@@ -21,6 +22,8 @@ pub struct Cli {
 pub enum Command {
     /// Write a synthetic Kubernetes cluster's pod metrics as CSV.
     Generate(generate::Args),
+    /// Audit the hand-written gradients against finite differences (f64).
+    Gradcheck(gradcheck::Args),
 }
 
 /// What a successful command wants the process to exit with.
@@ -34,6 +37,7 @@ pub enum Outcome {
 pub fn run(cli: Cli) -> Result<Outcome> {
     match cli.command {
         Command::Generate(args) => generate::run(args),
+        Command::Gradcheck(args) => gradcheck::run(args),
     }
 }
 
