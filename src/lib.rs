@@ -19,6 +19,7 @@
 #![forbid(unsafe_code)]
 
 pub mod artifacts;
+pub mod bench;
 pub mod cli;
 pub mod data;
 pub mod error;

@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 
 use crate::Result;
 
+pub mod bench;
 pub mod generate;
 pub mod gradcheck;
 
@@ -22,6 +23,8 @@ pub struct Cli {
 pub enum Command {
     /// Write a synthetic Kubernetes cluster's pod metrics as CSV.
     Generate(generate::Args),
+    /// Measure training and inference speed on the canonical workload.
+    Bench(bench::Args),
     /// Audit the hand-written gradients against finite differences (f64).
     Gradcheck(gradcheck::Args),
 }
@@ -38,6 +41,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
     match cli.command {
         Command::Generate(args) => generate::run(args),
         Command::Gradcheck(args) => gradcheck::run(args),
+        Command::Bench(args) => bench::run(args),
     }
 }
 
