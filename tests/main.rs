@@ -2,5 +2,6 @@
 
 mod fixtures_pytorch;
 mod gradients;
+mod layers;
 mod metrics;
 mod plot;
