@@ -690,3 +690,47 @@ fn mse_matches_the_formula_and_its_gradient() {
     }
     eprintln!("mse: 64 cases, worst error {:.1e}", worst.get());
 }
+
+// ------------------------------------------------------------------ cache reuse
+
+/// Training reuses one workspace for every batch, and the last batch of an epoch is smaller;
+/// windows may differ in length between runs. Every model (so every layer's cache) must give
+/// bit for bit what a fresh workspace gives, after serving a larger and a smaller shape.
+#[test]
+fn workspaces_reused_across_shapes_match_fresh_ones() {
+    use kubelstm::models::{Arch, DropoutSeed, Model, ModelConfig};
+    let configs =
+        Arch::ALL
+            .into_iter()
+            .map(|arch| ModelConfig::new(arch, 3))
+            .chain([ModelConfig::new(Arch::Autoencoder, 3).unsupervised()]);
+    for mut config in configs {
+        config.lstm = [4, 3];
+        config.dense = [5, 3];
+        let model = Model::new(config.clone()).unwrap();
+        let p: Vec<f64> = model.init_params(11);
+        let mut rng = ChaCha8Rng::seed_from_u64(12);
+        let pass = |ws: &mut kubelstm::models::Workspace<f64>, steps: usize, batch: usize, rng: &mut ChaCha8Rng| {
+            let x = normal(rng, steps * batch * 3, 1.0);
+            let d_out = normal(rng, batch, 1.0);
+            let dropout = Some(DropoutSeed { seed: 5, first_sample: 0 });
+            let out = model.forward(ws, &p, &x, steps, batch, dropout).to_vec();
+            let mut g = model.layout.zeros::<f64>();
+            let mut dx = vec![0.0; x.len()];
+            model.backward(ws, &mut g, &p, &x, &d_out, Some(&mut dx));
+            (out, g, dx)
+        };
+        let mut reused = model.workspace::<f64>();
+        for (steps, batch) in [(5, 4), (3, 2), (6, 1), (5, 4)] {
+            let state = rng.clone();
+            let got = pass(&mut reused, steps, batch, &mut rng);
+            let want = pass(&mut model.workspace::<f64>(), steps, batch, &mut state.clone());
+            assert!(
+                got == want,
+                "{:?} {:?}: reused workspace differs at T = {steps}, B = {batch}",
+                config.arch,
+                config.objective
+            );
+        }
+    }
+}
