@@ -1,6 +1,8 @@
 //! kubelstm's integration tests: one binary, one module per area.
 
+mod fixtures_pytorch;
 mod gradients;
+mod layers;
 mod metrics;
 mod plot;
 mod training;
