@@ -22,6 +22,7 @@ pub mod artifacts;
 pub mod bench;
 pub mod cli;
 pub mod data;
+pub mod detect;
 pub mod error;
 pub mod gradcheck;
 pub mod metrics;

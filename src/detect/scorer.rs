@@ -1,0 +1,160 @@
+//! Scores windows and explains them.
+//!
+//! Scores: σ(logit) for the classifiers and the supervised autoencoder, the reconstruction
+//! MSE for the unsupervised autoencoder. Explanations, as shares of each window's total
+//! (they sum to 1 over the features):
+//! - classifiers: gradient × input, Σ_t |∂z/∂x_{t,f} · x_{t,f}|, with ∂z/∂x from the engine's
+//!   own backward pass (σ' only rescales a window's row, so the logit's gradient gives the
+//!   same shares as the probability's);
+//! - autoencoder: per-feature reconstruction error Σ_t (r_{t,f} − x_{t,f})².
+//!
+//! Every window's score depends only on that window: the kernels compute each output
+//! element the same way whatever the batch, so a window scored alone (streaming) and inside
+//! a batch give bit-identical f32 scores.
+
+use crate::models::{Arch, Model, Objective, Workspace};
+use crate::nn::resize;
+
+pub struct Scorer {
+    model: Model,
+    params: Vec<f32>,
+    ws: Workspace<f32>,
+    grads: Vec<f32>, // (P) scratch: parameter gradients are not wanted, only dx
+    dx: Vec<f32>,    // (T, B, F)
+    d_out: Vec<f32>, // (B)
+}
+
+impl Scorer {
+    pub fn new(model: Model, params: Vec<f32>) -> Self {
+        assert_eq!(params.len(), model.layout.len(), "scorer: parameters do not fit the model");
+        let ws = model.workspace();
+        let grads = model.layout.zeros();
+        Scorer { model, params, ws, grads, dx: Vec::new(), d_out: Vec::new() }
+    }
+
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// Scores the windows `x (T, B, F)` into `scores (B)`; with `explain (B, F)`, also writes
+    /// each window's per-feature shares.
+    pub fn score(&mut self, x: &[f32], steps: usize, batch: usize, scores: &mut [f32], explain: Option<&mut [f32]>) {
+        let f = self.model.config.features;
+        assert_eq!(x.len(), steps * batch * f, "score: x is not (T, B, F)");
+        assert_eq!(scores.len(), batch, "score: one score per window");
+        if batch == 0 {
+            return;
+        }
+        let out = self.model.forward(&mut self.ws, &self.params, x, steps, batch, None);
+        for (s, &o) in scores.iter_mut().zip(out) {
+            *s = self.model.score(o);
+        }
+        let Some(explain) = explain else { return };
+        assert_eq!(explain.len(), batch * f, "score: explanations are (B, F)");
+        explain.fill(0.0);
+        let reconstruction_based = self.model.config.arch == Arch::Autoencoder;
+        if reconstruction_based {
+            let r = self.model.reconstruction(&self.ws).expect("autoencoder keeps its reconstruction");
+            for t in 0..steps {
+                for b in 0..batch {
+                    let row = (t * batch + b) * f;
+                    for j in 0..f {
+                        let d = r[row + j] - x[row + j];
+                        explain[b * f + j] += d * d;
+                    }
+                }
+            }
+        } else {
+            debug_assert_eq!(self.model.config.objective, Objective::Classifier);
+            resize(&mut self.d_out, batch);
+            self.d_out.fill(1.0);
+            resize(&mut self.dx, x.len());
+            self.dx.fill(0.0);
+            self.model.backward(&mut self.ws, &mut self.grads, &self.params, x, &self.d_out, Some(&mut self.dx));
+            for t in 0..steps {
+                for b in 0..batch {
+                    let row = (t * batch + b) * f;
+                    for j in 0..f {
+                        explain[b * f + j] += (self.dx[row + j] * x[row + j]).abs();
+                    }
+                }
+            }
+        }
+        for shares in explain.chunks_exact_mut(f) {
+            let total: f32 = shares.iter().sum();
+            if total > 0.0 && total.is_finite() {
+                shares.iter_mut().for_each(|s| *s /= total);
+            }
+        }
+    }
+}
+
+/// The `k` largest shares of one window as (feature index, share), largest first.
+pub fn top_features(shares: &[f32], k: usize) -> Vec<(usize, f32)> {
+    let mut order: Vec<usize> = (0..shares.len()).collect();
+    order.sort_by(|&a, &b| shares[b].total_cmp(&shares[a]).then(a.cmp(&b)));
+    order.into_iter().take(k).map(|i| (i, shares[i])).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::ModelConfig;
+
+    fn tiny(arch: Arch) -> (Model, Vec<f32>) {
+        let mut cfg = ModelConfig::new(arch, 4);
+        cfg.lstm = [5, 3];
+        cfg.dense = [4, 3];
+        let model = Model::new(cfg).unwrap();
+        let params = model.init_params(1);
+        (model, params)
+    }
+
+    fn windows(steps: usize, batch: usize, f: usize) -> Vec<f32> {
+        (0..steps * batch * f).map(|i| ((i * 37 % 101) as f32 / 50.0) - 1.0).collect()
+    }
+
+    #[test]
+    fn a_window_scores_the_same_alone_and_in_a_batch() {
+        for arch in Arch::ALL {
+            let (model, params) = tiny(arch);
+            let mut scorer = Scorer::new(model, params);
+            let (steps, batch, f) = (6, 5, 4);
+            let x = windows(steps, batch, f);
+            let mut all = vec![0.0; batch];
+            scorer.score(&x, steps, batch, &mut all, None);
+            for b in 0..batch {
+                let mut one_x = Vec::new();
+                for t in 0..steps {
+                    one_x.extend_from_slice(&x[(t * batch + b) * f..(t * batch + b + 1) * f]);
+                }
+                let mut one = [0.0];
+                scorer.score(&one_x, steps, 1, &mut one, None);
+                assert_eq!(one[0].to_bits(), all[b].to_bits(), "{arch}: window {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn explanations_are_shares_that_favour_the_influential_feature() {
+        let (model, params) = tiny(Arch::Standard);
+        let mut scorer = Scorer::new(model, params);
+        let (steps, batch, f) = (5, 3, 4);
+        let mut x = windows(steps, batch, f);
+        // Zero input contributes nothing to gradient × input.
+        for t in 0..steps {
+            for b in 0..batch {
+                x[(t * batch + b) * f + 2] = 0.0;
+            }
+        }
+        let mut scores = vec![0.0; batch];
+        let mut shares = vec![0.0; batch * f];
+        scorer.score(&x, steps, batch, &mut scores, Some(&mut shares));
+        for w in shares.chunks(f) {
+            assert!((w.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+            assert_eq!(w[2], 0.0);
+        }
+        assert!(scores.iter().all(|s| (0.0..=1.0).contains(s)));
+        assert_eq!(top_features(&[0.1, 0.5, 0.4], 2), vec![(1, 0.5), (2, 0.4)]);
+    }
+}
