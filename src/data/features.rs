@@ -38,7 +38,10 @@ pub enum Derivation {
     RollingMean3(usize),
     RollingStd3(usize),
     /// `num / den`, a divisor of 0 taken as 1 (the original's `replace(0, 1)`).
-    Ratio { num: usize, den: usize },
+    Ratio {
+        num: usize,
+        den: usize,
+    },
     Sum(usize, usize),
 }
 
@@ -255,10 +258,10 @@ pub struct FeatureBuilder {
     plan: Arc<FeaturePlan>,
     ring: Vec<f32>, // (3, R) accepted rows; slot `head` is the most recent
     head: usize,
-    len: usize,           // accepted rows, saturating at 3
-    last_seen: Vec<f32>,  // (R,) last observed value per column, NaN before the first
-    scratch: Vec<f32>,    // (R,) the row being filled
-    filled: Vec<u64>,     // (R,) values filled (forward fill or zero) per column
+    len: usize,          // accepted rows, saturating at 3
+    last_seen: Vec<f32>, // (R,) last observed value per column, NaN before the first
+    scratch: Vec<f32>,   // (R,) the row being filled
+    filled: Vec<u64>,    // (R,) values filled (forward fill or zero) per column
     accepted: u64,
 }
 
@@ -439,17 +442,20 @@ mod tests {
 
     #[test]
     fn matches_pandas_fixture() {
-        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/preprocessing.json"))
-            .unwrap();
+        let text =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/preprocessing.json")).unwrap();
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-        let data = |k: &str| -> Vec<f64> {
-            v[k]["data"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
-        };
+        let data =
+            |k: &str| -> Vec<f64> { v[k]["data"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect() };
         let series: Vec<f32> = data("series").iter().map(|&x| x as f32).collect();
         let got = one_column(&series);
         for (i, key) in ["rate", "rate_change", "rolling_mean_3", "rolling_std_3"].iter().enumerate() {
             for (t, want) in data(key).iter().enumerate() {
-                assert!((got[t][i] as f64 - want).abs() <= 1e-6 * (1.0 + want.abs()), "{key}[{t}]: {} vs {want}", got[t][i]);
+                assert!(
+                    (got[t][i] as f64 - want).abs() <= 1e-6 * (1.0 + want.abs()),
+                    "{key}[{t}]: {} vs {want}",
+                    got[t][i]
+                );
             }
         }
     }

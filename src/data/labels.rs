@@ -161,7 +161,9 @@ impl LabelRules {
         if self.event_reason.enabled && self.event_reason.values.iter().any(|v| v == reason) {
             f |= 1 << 1;
         }
-        if self.node_not_ready.enabled && !self.node_not_ready.contains.is_empty() && node.contains(&self.node_not_ready.contains)
+        if self.node_not_ready.enabled
+            && !self.node_not_ready.contains.is_empty()
+            && node.contains(&self.node_not_ready.contains)
         {
             f |= 1 << 2;
         }

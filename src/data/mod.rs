@@ -16,6 +16,7 @@
 //! | [`csv_ingest`] | `RowParser` (one record → raw row) and the batch reader |
 //! | [`series`] | grouping, sorting, duplicate timestamps |
 //! | [`features`] | `FeaturePlan` and the incremental `FeatureBuilder` (batch = streaming) |
+//! | [`stream`] | `FeatureStream`: record-at-a-time features for `detect --follow` |
 //! | [`labels`] | the labelling rules (`rules.toml`) |
 //! | [`scaler`] | MinMax and Robust scalers (scikit-learn semantics), JSON round trip |
 //! | [`windows`] | `WindowIndex`: (series, start) views and the time-major gather |
@@ -40,6 +41,7 @@ pub mod scaler;
 pub mod schema;
 pub mod series;
 pub mod split;
+pub mod stream;
 pub mod synthetic;
 pub mod time;
 pub mod windows;
@@ -53,6 +55,7 @@ pub use report::IngestReport;
 pub use scaler::{Scaler, ScalerKind};
 pub use schema::SchemaKind;
 pub use split::{class_weights, Part, SplitConfig, Splits};
+pub use stream::{FeatureStream, StreamRow};
 pub use windows::{Window, WindowIndex};
 
 use crate::{Error, Result};

@@ -155,10 +155,8 @@ impl DataArgs {
             let features = match self.feature_columns.as_deref().map(str::trim) {
                 None | Some("all") => FeatureColumns::All,
                 Some(list) => {
-                    let names = list
-                        .split(',')
-                        .map(|n| non_empty("--feature-columns", n))
-                        .collect::<Result<Vec<_>>>()?;
+                    let names =
+                        list.split(',').map(|n| non_empty("--feature-columns", n)).collect::<Result<Vec<_>>>()?;
                     if let Some(d) = names.iter().enumerate().find(|(i, n)| names[..*i].contains(n)) {
                         return Err(Error::config(format!("--feature-columns names '{}' twice", d.1)));
                     }

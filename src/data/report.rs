@@ -25,6 +25,8 @@ pub enum SkipReason {
     MissingNoPriorValue,
     /// `--missing drop`.
     MissingValue,
+    /// Streams only: a row not after its series' last row (a stream cannot reorder).
+    LateRow,
 }
 
 impl SkipReason {
@@ -38,6 +40,7 @@ impl SkipReason {
             SkipReason::DuplicateTimestamp => "duplicate timestamp in its series (kept the last)",
             SkipReason::MissingNoPriorValue => "missing value with no earlier value to carry forward",
             SkipReason::MissingValue => "missing value (--missing drop)",
+            SkipReason::LateRow => "row not after its series' last row (a stream cannot reorder)",
         }
     }
 }

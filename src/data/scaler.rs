@@ -275,8 +275,8 @@ mod tests {
     use proptest::prelude::*;
 
     fn fixture() -> serde_json::Value {
-        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/preprocessing.json"))
-            .unwrap();
+        let text =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/preprocessing.json")).unwrap();
         serde_json::from_str(&text).unwrap()
     }
     fn arr(v: &serde_json::Value) -> Vec<f64> {
@@ -335,11 +335,15 @@ mod tests {
             let (mut a, mut b) = (rows.clone(), rows.clone());
             s.transform(&mut a);
             back.transform(&mut b);
-            assert_eq!(a.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), b.iter().map(|x| x.to_bits()).collect::<Vec<_>>());
+            assert_eq!(
+                a.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+                b.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+            );
         }
-        let e = Scaler::from_json("{\"kind\":\"robust\",\"feature_names\":[\"a\"],\"center\":[1],\"scale\":[]}", "s.json")
-            .unwrap_err()
-            .to_string();
+        let e =
+            Scaler::from_json("{\"kind\":\"robust\",\"feature_names\":[\"a\"],\"center\":[1],\"scale\":[]}", "s.json")
+                .unwrap_err()
+                .to_string();
         assert!(e.contains("s.json") && e.contains("do not match"), "{e}");
     }
 

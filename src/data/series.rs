@@ -26,7 +26,15 @@ pub(crate) struct SeriesAcc {
 
 impl SeriesAcc {
     pub(crate) fn new(key: String, r: usize) -> SeriesAcc {
-        SeriesAcc { key, r, ts: Vec::new(), values: Vec::new(), text: Vec::new(), labels: Vec::new(), lines: Vec::new() }
+        SeriesAcc {
+            key,
+            r,
+            ts: Vec::new(),
+            values: Vec::new(),
+            text: Vec::new(),
+            labels: Vec::new(),
+            lines: Vec::new(),
+        }
     }
     pub(crate) fn push(&mut self, row: &RawRow, ts: i64, line: u64) {
         debug_assert_eq!(row.values.len(), self.r);
@@ -86,9 +94,7 @@ pub(crate) fn finish(parser: RowParser, mut accs: Vec<SeriesAcc>, mut report: In
                             None,
                             format!(
                                 "series {} has another row at {} (line {}); the later row is kept",
-                                s.key,
-                                acc.ts[i],
-                                acc.lines[j as usize]
+                                s.key, acc.ts[i], acc.lines[j as usize]
                             ),
                         )
                         .to_string()
@@ -123,7 +129,9 @@ pub(crate) fn finish(parser: RowParser, mut accs: Vec<SeriesAcc>, mut report: In
             s.features.extend_from_slice(&out);
             s.timestamps.push(acc.ts[i]);
             let cell = has_label_column.then(|| acc.labels[i]);
-            if let (Some(labels), Some((label, mask))) = (s.labels.as_mut(), parser.label_of(cell, acc.text[i], &builder)) {
+            if let (Some(labels), Some((label, mask))) =
+                (s.labels.as_mut(), parser.label_of(cell, acc.text[i], &builder))
+            {
                 labels.push(label);
                 anomalies += label as u64;
                 for (b, count) in rule_rows.iter_mut().enumerate() {
@@ -157,8 +165,7 @@ pub(crate) fn finish(parser: RowParser, mut accs: Vec<SeriesAcc>, mut report: In
         .map(|(n, &c)| ColumnCount { column: n.clone(), count: c })
         .collect();
     if report.rows_loaded == 0 {
-        let why: Vec<String> =
-            report.skipped.iter().map(|s| format!("{} {}", s.rows, s.reason.describe())).collect();
+        let why: Vec<String> = report.skipped.iter().map(|s| format!("{} {}", s.rows, s.reason.describe())).collect();
         return Err(Error::data(format!(
             "{source}: no usable rows: {} rows read, all left out ({}); first: {}",
             report.rows_read,

@@ -119,12 +119,10 @@ impl Splits {
                 dropped += 1;
             }
         }
-        let [train, validation, test] = parts.map(|windows| WindowIndex {
-            seq_len: cfg.seq_len,
-            label_at: cfg.label_at,
-            windows,
-        });
-        let splits = Splits { validation_start, test_start, train, validation, test, dropped_crossing: dropped, warnings };
+        let [train, validation, test] =
+            parts.map(|windows| WindowIndex { seq_len: cfg.seq_len, label_at: cfg.label_at, windows });
+        let splits =
+            Splits { validation_start, test_start, train, validation, test, dropped_crossing: dropped, warnings };
         for p in [Part::Train, Part::Validation, Part::Test] {
             if splits.windows(p).is_empty() {
                 return Err(Error::data(format!(

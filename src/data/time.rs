@@ -65,8 +65,7 @@ pub fn push_rfc3339(out: &mut String, secs: i64) {
 }
 
 /// What went wrong, for the error message; the caller adds file, line and column.
-pub const EXPECTED_FORMS: &str =
-    "expected RFC 3339 (2024-03-04T10:30:00Z), 'YYYY-MM-DD HH:MM:SS' or epoch seconds";
+pub const EXPECTED_FORMS: &str = "expected RFC 3339 (2024-03-04T10:30:00Z), 'YYYY-MM-DD HH:MM:SS' or epoch seconds";
 
 /// Parses one timestamp cell (already trimmed). `None` when it is none of the accepted forms
 /// or names an impossible date or time.

@@ -129,7 +129,8 @@ impl WindowIndex {
 
     /// The windows for which `keep(window, label)` holds.
     pub fn filter(&self, series: &[Series], keep: impl Fn(Window, Option<u8>) -> bool) -> WindowIndex {
-        let windows = (0..self.len()).filter(|&i| keep(self.windows[i], self.label(series, i))).map(|i| self.windows[i]);
+        let windows =
+            (0..self.len()).filter(|&i| keep(self.windows[i], self.label(series, i))).map(|i| self.windows[i]);
         WindowIndex { seq_len: self.seq_len, label_at: self.label_at, windows: windows.collect() }
     }
 
