@@ -1,1 +1,2 @@
 //! kubelstm's integration tests: one binary, one module per area.
+mod data;

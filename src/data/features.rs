@@ -292,11 +292,10 @@ impl FeatureBuilder {
         assert_eq!(raw.len(), r, "raw row length");
         let policy = self.plan.missing();
         let mut outcome = Pushed::Accepted;
-        for c in 0..r {
-            let v = raw[c];
-            self.scratch[c] = if v.is_nan() {
+        for ((slot, &v), last) in self.scratch.iter_mut().zip(raw).zip(self.last_seen.iter_mut()) {
+            *slot = if v.is_nan() {
                 match policy {
-                    MissingPolicy::ForwardFill if !self.last_seen[c].is_nan() => self.last_seen[c],
+                    MissingPolicy::ForwardFill if !last.is_nan() => *last,
                     MissingPolicy::ForwardFill => {
                         outcome = Pushed::NoPriorValue;
                         v
@@ -310,17 +309,15 @@ impl FeatureBuilder {
             } else {
                 // Observed values feed the forward fill even when the row itself is dropped
                 // (pandas: groupby().ffill() before dropna()).
-                self.last_seen[c] = v;
+                *last = v;
                 v
             };
         }
         if outcome != Pushed::Accepted {
             return outcome;
         }
-        for c in 0..r {
-            if raw[c].is_nan() {
-                self.filled[c] += 1;
-            }
+        for (count, v) in self.filled.iter_mut().zip(raw) {
+            *count += v.is_nan() as u64;
         }
         self.head = (self.head + 1) % 3;
         self.ring[self.head * r..(self.head + 1) * r].copy_from_slice(&self.scratch);

@@ -108,7 +108,7 @@ impl Scaler {
         let f = feature_names.len();
         let mut col = Vec::new();
         let mut stats = Vec::with_capacity(f); // per column: (min, max, q25, q50, q75)
-        for j in 0..f {
+        for (j, name) in feature_names.iter().enumerate() {
             col.clear();
             for b in 0..n_blocks {
                 column(b, j, &mut col);
@@ -118,8 +118,7 @@ impl Scaler {
             }
             if let Some(v) = col.iter().find(|v| !v.is_finite()) {
                 return Err(Error::data(format!(
-                    "cannot fit a scaler: feature '{}' has the non-finite value {v} in the training rows",
-                    feature_names[j]
+                    "cannot fit a scaler: feature '{name}' has the non-finite value {v} in the training rows"
                 )));
             }
             let (min, max) = col.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));

@@ -10,6 +10,7 @@ use super::csv_ingest::{split_key, RawRow, RowParser};
 use super::features::Pushed;
 use super::labels::RULE_NAMES;
 use super::report::{ColumnCount, IngestReport, RuleCount, SkipReason};
+use super::time::format_rfc3339;
 use super::{Dataset, Series, SeriesKey};
 use crate::{Error, Result};
 
@@ -54,6 +55,8 @@ pub(crate) fn finish(parser: RowParser, mut accs: Vec<SeriesAcc>, mut report: In
     let source = parser.source().to_owned();
     let has_label_column = parser.schema().label.is_some();
     let has_labels = parser.has_labels();
+    let has_time = parser.schema().time.is_some();
+    let show_time = |t: i64| if has_time { format_rfc3339(t) } else { format!("row {t}") };
     let mut filled = vec![0u64; r];
     let mut rule_rows = [0u64; RULE_NAMES.len()];
     let mut anomalies = 0u64;
@@ -94,7 +97,9 @@ pub(crate) fn finish(parser: RowParser, mut accs: Vec<SeriesAcc>, mut report: In
                             None,
                             format!(
                                 "series {} has another row at {} (line {}); the later row is kept",
-                                s.key, acc.ts[i], acc.lines[j as usize]
+                                s.key,
+                                show_time(acc.ts[i]),
+                                acc.lines[j as usize]
                             ),
                         )
                         .to_string()

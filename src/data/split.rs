@@ -247,10 +247,10 @@ mod tests {
                 let (mut lo, mut hi) = (i64::MAX, i64::MIN);
                 for &win in &w.windows {
                     let ts = &series[win.series as usize].timestamps;
-                    for r in win.start as usize..=w.label_row(win) {
-                        prop_assert_eq!(s.part_of(ts[r]), p);
-                        lo = lo.min(ts[r]);
-                        hi = hi.max(ts[r]);
+                    for &t in &ts[win.start as usize..=w.label_row(win)] {
+                        prop_assert_eq!(s.part_of(t), p);
+                        lo = lo.min(t);
+                        hi = hi.max(t);
                     }
                 }
                 ranges.push((lo, hi));
