@@ -1,0 +1,12 @@
+//! CSV ingest under arbitrary bytes: schema detection, parsing, features, labels, splits,
+//! scaling and a window gather (`kubelstm::data::fuzz_ingest`). Errors are expected; a panic
+//! is a bug. The seed corpus `fuzz/corpus/csv_ingest/` is replayed by `tests/data.rs` on stable.
+//!
+//!     cargo +nightly fuzz run csv_ingest fuzz/corpus/csv_ingest -- -max_len=16384
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    kubelstm::data::fuzz_ingest(data);
+});

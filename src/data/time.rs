@@ -1,0 +1,209 @@
+//! Timestamps: parsing the forms pod-metrics exporters write, and formatting RFC 3339.
+//!
+//! Every timestamp becomes `i64` seconds since 1970-01-01T00:00:00Z. Accepted forms:
+//! - RFC 3339: `2024-03-04T10:30:00Z`, `2024-03-04T10:30:00.250+02:00` (`t`/`z` in any case);
+//! - the pandas/SQL form `2024-03-04 10:30:00` (optionally with fraction and offset);
+//! - a zone-less `2024-03-04T10:30:00` (taken as UTC, like the space form);
+//! - plain epoch seconds, `1709548200` or `1709548200.5`.
+//!
+//! Fractions of a second are floored: samples closer than a second apart share a timestamp.
+//! The civil-date arithmetic is Howard Hinnant's `days_from_civil`, exact for every year
+//! 0000..=9999, so no date crate is needed.
+
+/// Days from 1970-01-01 to `y-m-d` in the proleptic Gregorian calendar.
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400; // [0, 399]
+    let m = m as i64;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d as i64 - 1; // [0, 365]
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy; // [0, 146096]
+    era * 146097 + doe - 719468
+}
+
+/// Inverse of [`days_from_civil`]: (year, month, day).
+pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719468;
+    let era = z.div_euclid(146097);
+    let doe = z - era * 146097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+fn is_leap(y: i64) -> bool {
+    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
+}
+
+fn days_in_month(y: i64, m: u32) -> u32 {
+    match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        _ if is_leap(y) => 29,
+        _ => 28,
+    }
+}
+
+/// `2024-03-04T10:30:00Z` for epoch seconds `secs`.
+pub fn format_rfc3339(secs: i64) -> String {
+    let mut s = String::with_capacity(20);
+    push_rfc3339(&mut s, secs);
+    s
+}
+
+/// Appends the RFC 3339 form of `secs` to `out` (no allocation beyond `out`'s growth).
+pub fn push_rfc3339(out: &mut String, secs: i64) {
+    use std::fmt::Write;
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    let _ = write!(out, "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60);
+}
+
+/// What went wrong, for the error message; the caller adds file, line and column.
+pub const EXPECTED_FORMS: &str = "expected RFC 3339 (2024-03-04T10:30:00Z), 'YYYY-MM-DD HH:MM:SS' or epoch seconds";
+
+/// Parses one timestamp cell (already trimmed). `None` when it is none of the accepted forms
+/// or names an impossible date or time.
+pub fn parse_timestamp(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    if b.len() >= 19 && b[4] == b'-' {
+        return parse_datetime(b);
+    }
+    parse_epoch(text)
+}
+
+fn parse_epoch(text: &str) -> Option<i64> {
+    if text.is_empty() {
+        return None;
+    }
+    if let Ok(v) = text.parse::<i64>() {
+        return Some(v);
+    }
+    // Fractional epoch seconds; only plain decimal notation (no `inf`, no `nan`).
+    if !text.bytes().all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'-' | b'+' | b'e' | b'E')) {
+        return None;
+    }
+    let v = text.parse::<f64>().ok()?;
+    // i64 range with margin; beyond the year 9999 anyway.
+    if v.is_finite() && v.abs() < 9.0e15 {
+        Some(v.floor() as i64)
+    } else {
+        None
+    }
+}
+
+fn digits(b: &[u8]) -> Option<u32> {
+    let mut v = 0u32;
+    for &c in b {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + (c - b'0') as u32;
+    }
+    Some(v)
+}
+
+fn parse_datetime(b: &[u8]) -> Option<i64> {
+    // YYYY-MM-DD[T ]HH:MM:SS
+    if b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let y = digits(&b[0..4])? as i64;
+    let mo = digits(&b[5..7])?;
+    let d = digits(&b[8..10])?;
+    let h = digits(&b[11..13])?;
+    let mi = digits(&b[14..16])?;
+    let s = digits(&b[17..19])?;
+    if !(1..=12).contains(&mo) || d == 0 || d > days_in_month(y, mo) || h > 23 || mi > 59 || s > 60 {
+        return None;
+    }
+    let mut rest = &b[19..];
+    if let Some((&b'.', frac)) = rest.split_first() {
+        let n = frac.iter().take_while(|c| c.is_ascii_digit()).count();
+        if n == 0 {
+            return None;
+        }
+        rest = &frac[n..];
+    }
+    let offset = match rest {
+        [] | [b'Z'] | [b'z'] => 0,
+        [sign @ (b'+' | b'-'), oh1, oh2, b':', om1, om2] | [sign @ (b'+' | b'-'), oh1, oh2, om1, om2] => {
+            let oh = digits(&[*oh1, *oh2])? as i64;
+            let om = digits(&[*om1, *om2])? as i64;
+            if oh > 23 || om > 59 {
+                return None;
+            }
+            let o = oh * 3600 + om * 60;
+            if *sign == b'+' {
+                o
+            } else {
+                -o
+            }
+        }
+        _ => return None,
+    };
+    let days = days_from_civil(y, mo, d);
+    Some(days * 86_400 + (h as i64) * 3600 + (mi as i64) * 60 + s as i64 - offset)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forms_agree() {
+        let t = 1_709_548_200; // 2024-03-04T10:30:00Z
+        for text in [
+            "2024-03-04T10:30:00Z",
+            "2024-03-04t10:30:00z",
+            "2024-03-04 10:30:00",
+            "2024-03-04T10:30:00",
+            "2024-03-04T10:30:00.999Z",
+            "2024-03-04T12:30:00+02:00",
+            "2024-03-04T05:30:00-0500",
+            "1709548200",
+            "1709548200.75",
+        ] {
+            assert_eq!(parse_timestamp(text), Some(t), "{text}");
+        }
+        assert_eq!(format_rfc3339(t), "2024-03-04T10:30:00Z");
+    }
+
+    #[test]
+    fn rejects_impossible_and_garbage() {
+        for text in [
+            "",
+            "yesterday",
+            "2024-02-30 00:00:00",
+            "2023-02-29 00:00:00",
+            "2024-13-01 00:00:00",
+            "2024-01-01 24:00:00",
+            "2024-01-01 10:61:00",
+            "2024-01-01T10:00:00+25:00",
+            "2024-01-01T10:00:00.Z",
+            "2024-01-01T10:00:00 UTC",
+            "inf",
+            "nan",
+            "1e300",
+        ] {
+            assert_eq!(parse_timestamp(text), None, "{text}");
+        }
+        assert_eq!(parse_timestamp("2024-02-29 00:00:00"), Some(days_from_civil(2024, 2, 29) * 86_400));
+    }
+
+    #[test]
+    fn civil_round_trip() {
+        for z in (-800_000..800_000).step_by(97) {
+            let (y, m, d) = civil_from_days(z);
+            assert_eq!(days_from_civil(y, m, d), z);
+            assert!(d >= 1 && d <= days_in_month(y, m));
+        }
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(format_rfc3339(-1), "1969-12-31T23:59:59Z");
+    }
+}
