@@ -39,10 +39,10 @@ fn standard_model_learns_a_rising_trend() {
     let model = small(Arch::Standard, 3);
     let params = model.init_params(3);
     let mut engine = Engine::new(model, 2).unwrap();
-    let ids: Vec<usize> = (0..windows.labels.len()).collect();
+    let (train, validation) = windows.split_at(480);
     let settings =
         TrainSettings { epochs: 8, batch_size: 32, class_weights: [0.7, 1.7], seed: 5, ..Default::default() };
-    let outcome = fit(&mut engine, params, &windows, &ids[..480], &ids[480..], &settings, &mut Silent).unwrap();
+    let outcome = fit(&mut engine, params, &train, &validation, &settings, &mut Silent).unwrap();
     let first = &outcome.history.epochs[0];
     let best = outcome.history.epochs.iter().map(|e| e.validation.auc.unwrap()).fold(0.0, f64::max);
     assert!(outcome.history.epochs.last().unwrap().train.loss < first.train.loss, "loss did not fall");
@@ -51,14 +51,13 @@ fn standard_model_learns_a_rising_trend() {
 
 #[test]
 fn same_seed_and_threads_give_identical_weights() {
-    let windows = rising_windows(200, 5, 3, 2);
-    let ids: Vec<usize> = (0..200).collect();
+    let (train, validation) = rising_windows(200, 5, 3, 2).split_at(150);
     let settings = TrainSettings { epochs: 2, batch_size: 16, class_weights: [0.7, 1.7], ..Default::default() };
     let run = |threads| {
         let model = small(Arch::Attention, 3);
         let params = model.init_params(9);
         let mut engine = Engine::new(model, threads).unwrap();
-        fit(&mut engine, params, &windows, &ids[..150], &ids[150..], &settings, &mut Silent).unwrap().params
+        fit(&mut engine, params, &train, &validation, &settings, &mut Silent).unwrap().params
     };
     let a = run(2);
     assert_eq!(a, run(2), "two runs with the same seed differ");

@@ -11,6 +11,7 @@ use crate::Result;
 pub mod bench;
 pub mod generate;
 pub mod gradcheck;
+pub mod train;
 
 #[derive(Parser, Debug)]
 #[command(name = "kubelstm", version, about = "LSTM anomaly detection for Kubernetes pod metrics")]
@@ -21,6 +22,8 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Train an anomaly detector and write a run folder (model, scaler, threshold, report, plots).
+    Train(train::Args),
     /// Write a synthetic Kubernetes cluster's pod metrics as CSV.
     Generate(generate::Args),
     /// Measure training and inference speed on the canonical workload.
@@ -35,10 +38,13 @@ pub enum Outcome {
     Success,
     /// `detect --fail-on-anomaly` found an anomaly.
     AnomalyFound,
+    /// Ctrl-C stopped the job; what could be saved was saved.
+    Interrupted,
 }
 
 pub fn run(cli: Cli) -> Result<Outcome> {
     match cli.command {
+        Command::Train(args) => train::run(args),
         Command::Generate(args) => generate::run(args),
         Command::Gradcheck(args) => gradcheck::run(args),
         Command::Bench(args) => bench::run(args),
@@ -57,6 +63,7 @@ pub fn main() -> ExitCode {
     match run(cli) {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::AnomalyFound) => ExitCode::from(1),
+        Ok(Outcome::Interrupted) => ExitCode::from(130),
         Err(err) if err.is_broken_pipe() => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {}", error_chain(&err));

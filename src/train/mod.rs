@@ -6,6 +6,7 @@
 
 pub mod engine;
 pub mod history;
+pub mod job;
 pub mod trainer;
 
 pub use engine::Engine;
@@ -35,6 +36,20 @@ pub struct DenseWindows {
     pub labels: Vec<u8>,
     pub steps: usize,
     pub features: usize,
+}
+
+impl DenseWindows {
+    /// The first `n` windows and the rest.
+    pub fn split_at(&self, n: usize) -> (DenseWindows, DenseWindows) {
+        let cut = n * self.steps * self.features;
+        let part = |x: &[f32], labels: &[u8]| DenseWindows {
+            x: x.to_vec(),
+            labels: labels.to_vec(),
+            steps: self.steps,
+            features: self.features,
+        };
+        (part(&self.x[..cut], &self.labels[..n]), part(&self.x[cut..], &self.labels[n..]))
+    }
 }
 
 impl Windows for DenseWindows {

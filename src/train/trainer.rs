@@ -135,21 +135,19 @@ fn step_seed(seed: u64, epoch: usize, batch: usize) -> u64 {
     z ^ (z >> 31)
 }
 
-/// Trains `params` on `train_ids` of `windows`, validating on `val_ids`.
-#[allow(clippy::too_many_arguments)]
+/// Trains `params` on the windows of `train`, validating on those of `validation`.
 pub fn fit(
     engine: &mut Engine,
     mut params: Vec<f32>,
-    windows: &dyn Windows,
-    train_ids: &[usize],
-    val_ids: &[usize],
+    train: &dyn Windows,
+    validation: &dyn Windows,
     settings: &TrainSettings,
     observer: &mut dyn Observer,
 ) -> Result<TrainOutcome> {
-    if train_ids.is_empty() {
+    if train.is_empty() {
         return Err(Error::data("no training windows"));
     }
-    if val_ids.is_empty() {
+    if validation.is_empty() {
         return Err(Error::data("no validation windows: use more data or a longer time range"));
     }
     let objective = engine.model.config.objective;
@@ -158,10 +156,12 @@ pub fn fit(
     let mut early = EarlyStopping::new(settings.patience);
     let mut best_params = params.clone();
     let mut history = History::default();
-    let mut order: Vec<usize> = train_ids.to_vec();
+    let train_ids: Vec<usize> = (0..train.len()).collect();
+    let val_ids: Vec<usize> = (0..validation.len()).collect();
+    let mut order = train_ids.clone();
     let mut train_outputs = vec![0.0f32; order.len()];
     let mut val_outputs = vec![0.0f32; val_ids.len()];
-    let val_labels: Vec<u8> = val_ids.iter().map(|&i| windows.label(i)).collect();
+    let val_labels: Vec<u8> = val_ids.iter().map(|&i| validation.label(i)).collect();
     let batch_size = settings.batch_size.max(1);
     let batches = order.len().div_ceil(batch_size);
     let started = Instant::now();
@@ -171,7 +171,7 @@ pub fn fit(
     for epoch in 1..=settings.epochs {
         let epoch_start = Instant::now();
         observer.epoch_started(epoch, batches);
-        order.copy_from_slice(train_ids);
+        order.copy_from_slice(&train_ids);
         order.shuffle(&mut ChaCha8Rng::seed_from_u64(
             settings.seed ^ (epoch as u64).wrapping_mul(0xA24B_AED4_963E_E407),
         ));
@@ -180,7 +180,7 @@ pub fn fit(
         for (b, ids) in order.chunks(batch_size).enumerate() {
             let out = &mut train_outputs[b * batch_size..b * batch_size + ids.len()];
             let loss =
-                engine.backward(&params, windows, ids, settings.class_weights, step_seed(settings.seed, epoch, b), out);
+                engine.backward(&params, train, ids, settings.class_weights, step_seed(settings.seed, epoch, b), out);
             let grads = engine.gradient_mut();
             let norm = match settings.clip_norm {
                 Some(max) => clip_global_norm(grads, max),
@@ -208,14 +208,14 @@ pub fn fit(
             break;
         }
         let train_loss = loss_sum / done as f64;
-        let train_labels: Vec<u8> = order.iter().map(|&i| windows.label(i)).collect();
+        let train_labels: Vec<u8> = order.iter().map(|&i| train.label(i)).collect();
         let threshold = match objective {
             Objective::Classifier => 0.5,
             Objective::Reconstruction => percentile(&train_outputs, settings.threshold_percentile)?,
         };
         let train = split_metrics(objective, train_loss, &train_outputs, &train_labels, threshold)?;
 
-        engine.predict(&params, windows, val_ids, 1024, &mut val_outputs);
+        engine.predict(&params, validation, &val_ids, 1024, &mut val_outputs);
         let val_loss = validation_loss(objective, &val_outputs, &val_labels);
         let validation = split_metrics(objective, val_loss, &val_outputs, &val_labels, threshold)?;
         let verdict = early.step(epoch, val_loss);

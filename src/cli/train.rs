@@ -1,0 +1,225 @@
+//! `kubelstm train`: the main job. With no flags it trains the standard model on the built-in
+//! synthetic cluster; with the original project's flags (underscore spellings accepted) it
+//! does what the original did, correctly. See [`crate::train::job`].
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use super::Outcome;
+use crate::artifacts::RunStatus;
+use crate::data::synthetic::SyntheticConfig;
+use crate::data::{DataArgs, ScalerKind};
+use crate::models::{Arch, Objective};
+use crate::optim::AdamConfig;
+use crate::train::job::{self, DataSource, JobSettings};
+use crate::train::TrainSettings;
+use crate::{Error, Result};
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Learn from labels (a label column or the labelling rules).
+    Supervised,
+    /// Autoencoder only: learn normal windows, flag high reconstruction error.
+    Unsupervised,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Pod metrics CSV. Without it, the built-in synthetic cluster (50 pods, 100,000 rows).
+    #[arg(long, alias = "data_path", value_name = "FILE")]
+    pub data_path: Option<PathBuf>,
+    /// Where the run folder (run_YYYYMMDD_HHMMSS) is created.
+    #[arg(long, alias = "output_dir", default_value = "model_artifacts", value_name = "DIR")]
+    pub output_dir: PathBuf,
+    /// Time steps per window.
+    #[arg(long, alias = "sequence_length", default_value_t = 10)]
+    pub sequence_length: usize,
+    #[arg(long, alias = "batch_size", default_value_t = 32)]
+    pub batch_size: usize,
+    /// Maximum epochs (early stopping usually ends sooner).
+    #[arg(long, default_value_t = 50)]
+    pub epochs: usize,
+    /// Percentile of validation scores used as the percentile threshold (the unsupervised
+    /// mode's decision threshold).
+    #[arg(long, alias = "threshold_percentile", default_value_t = 95.0)]
+    pub threshold_percentile: f64,
+    /// Fraction of the time range held out as the test split.
+    #[arg(long, alias = "test_size", default_value_t = 0.2)]
+    pub test_size: f64,
+    /// LSTM with self-attention (precedence: autoencoder, attention, bidirectional, standard).
+    #[arg(long, alias = "use_attention")]
+    pub use_attention: bool,
+    /// Bidirectional LSTM.
+    #[arg(long, alias = "use_bidirectional")]
+    pub use_bidirectional: bool,
+    /// LSTM autoencoder.
+    #[arg(long, alias = "use_autoencoder")]
+    pub use_autoencoder: bool,
+    /// RobustScaler (median/IQR) instead of MinMaxScaler.
+    #[arg(long, alias = "use_robust_scaler")]
+    pub use_robust_scaler: bool,
+    /// Supervised or unsupervised (default: unsupervised only for the autoencoder on data
+    /// without labels).
+    #[arg(long, value_enum)]
+    pub mode: Option<Mode>,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Worker threads (default: all cores). Runs are reproducible at a fixed thread count.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    #[arg(long, alias = "learning_rate", default_value_t = 1e-3)]
+    pub learning_rate: f64,
+    /// Epochs without validation improvement before stopping.
+    #[arg(long, default_value_t = 10)]
+    pub patience: usize,
+    /// Clip gradients to this global L2 norm (off by default, as in Keras).
+    #[arg(long, alias = "clip_norm", value_name = "NORM")]
+    pub clip_norm: Option<f64>,
+    /// Units of the two recurrent layers (default 128,64; autoencoder 64,32).
+    #[arg(long, value_name = "A,B", value_delimiter = ',', num_args = 2)]
+    pub lstm_units: Option<Vec<usize>>,
+    /// Units of the head's two dense layers (default 64,32).
+    #[arg(long, value_name = "A,B", value_delimiter = ',', num_args = 2)]
+    pub dense_units: Option<Vec<usize>>,
+    #[command(flatten)]
+    pub data: DataArgs,
+}
+
+fn pair(name: &str, v: &Option<Vec<usize>>) -> Result<Option<[usize; 2]>> {
+    match v.as_deref() {
+        None => Ok(None),
+        Some([a, b]) if *a > 0 && *b > 0 => Ok(Some([*a, *b])),
+        Some(other) => Err(Error::config(format!("{name} takes two positive widths, got {other:?}"))),
+    }
+}
+
+impl Args {
+    /// Checks every flag before any work starts.
+    pub fn settings(&self) -> Result<JobSettings> {
+        if self.sequence_length == 0 {
+            return Err(Error::config("--sequence-length must be at least 1"));
+        }
+        if self.batch_size == 0 {
+            return Err(Error::config("--batch-size must be at least 1"));
+        }
+        if self.epochs == 0 {
+            return Err(Error::config("--epochs must be at least 1"));
+        }
+        if !(self.test_size > 0.0 && self.test_size < 1.0) {
+            return Err(Error::config(format!(
+                "--test-size must be between 0 and 1 (exclusive), got {}",
+                self.test_size
+            )));
+        }
+        if !(self.threshold_percentile > 0.0 && self.threshold_percentile <= 100.0) {
+            return Err(Error::config(format!(
+                "--threshold-percentile must be in (0, 100], got {}",
+                self.threshold_percentile
+            )));
+        }
+        if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
+            return Err(Error::config(format!(
+                "--learning-rate must be a positive number, got {}",
+                self.learning_rate
+            )));
+        }
+        if self.patience == 0 {
+            return Err(Error::config("--patience must be at least 1"));
+        }
+        if let Some(c) = self.clip_norm {
+            if !(c > 0.0 && c.is_finite()) {
+                return Err(Error::config(format!("--clip-norm must be a positive number, got {c}")));
+            }
+        }
+        let threads = self.threads.unwrap_or_else(super::bench::default_threads);
+        if threads == 0 {
+            return Err(Error::config("--threads must be at least 1"));
+        }
+        let arch = if self.use_autoencoder {
+            Arch::Autoencoder
+        } else if self.use_attention {
+            Arch::Attention
+        } else if self.use_bidirectional {
+            Arch::Bidirectional
+        } else {
+            Arch::Standard
+        };
+        let objective = match self.mode {
+            Some(Mode::Supervised) => Some(Objective::Classifier),
+            Some(Mode::Unsupervised) if arch == Arch::Autoencoder => Some(Objective::Reconstruction),
+            Some(Mode::Unsupervised) => {
+                return Err(Error::config(
+                    "--mode unsupervised needs --use-autoencoder: only the autoencoder learns without labels",
+                ))
+            }
+            None => None,
+        };
+        let data = match &self.data_path {
+            Some(path) => DataSource::File(path.clone()),
+            None => DataSource::Synthetic(SyntheticConfig::default()),
+        };
+        let parameters = serde_json::json!({
+            "data_path": self.data_path.as_ref().map(|p| p.display().to_string()),
+            "output_dir": self.output_dir.display().to_string(),
+            "sequence_length": self.sequence_length,
+            "batch_size": self.batch_size,
+            "epochs": self.epochs,
+            "threshold_percentile": self.threshold_percentile,
+            "test_size": self.test_size,
+            "validation_size": 0.2,
+            "architecture": arch.name(),
+            "scaler": if self.use_robust_scaler { "robust" } else { "minmax" },
+            "seed": self.seed,
+            "learning_rate": self.learning_rate,
+            "patience": self.patience,
+            "clip_norm": self.clip_norm,
+            "missing": self.data.missing,
+            "label_at": self.data.label_at,
+        });
+        Ok(JobSettings {
+            data,
+            load: self.data.to_options()?,
+            label_at: self.data.label_at,
+            output_dir: self.output_dir.clone(),
+            sequence_length: self.sequence_length,
+            test_size: self.test_size,
+            validation_size: 0.2,
+            scaler: if self.use_robust_scaler { ScalerKind::Robust } else { ScalerKind::MinMax },
+            arch,
+            objective,
+            threshold_percentile: self.threshold_percentile,
+            train: TrainSettings {
+                epochs: self.epochs,
+                batch_size: self.batch_size,
+                adam: AdamConfig { learning_rate: self.learning_rate, ..AdamConfig::default() },
+                patience: self.patience,
+                seed: self.seed,
+                clip_norm: self.clip_norm,
+                ..TrainSettings::default()
+            },
+            threads,
+            lstm: pair("--lstm-units", &self.lstm_units)?,
+            dense: pair("--dense-units", &self.dense_units)?,
+            parameters,
+        })
+    }
+}
+
+pub fn run(args: Args) -> Result<Outcome> {
+    let settings = args.settings()?;
+    let interrupt = Arc::new(AtomicBool::new(false));
+    let flag = interrupt.clone();
+    // First Ctrl-C: finish the current batch and save; a second one aborts at once.
+    let _ = ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            eprintln!("\naborted");
+            std::process::exit(130);
+        }
+        eprintln!("\nstopping after the current batch (Ctrl-C again to abort)...");
+    });
+    let result = job::run(&settings, interrupt)?;
+    println!("{}", result.summary);
+    println!("run folder: {}", result.run_dir.display());
+    Ok(if result.status == RunStatus::Interrupted { Outcome::Interrupted } else { Outcome::Success })
+}

@@ -1,0 +1,580 @@
+//! `kubelstm train` as a library call: data in, complete run folder out.
+//!
+//! load (CSV or the synthetic cluster) → time-ordered splits → scaler fitted on the training
+//! rows only → windows per pod → train (early stopping on the validation split) → thresholds
+//! chosen on the validation split → evaluation on the test split, which no choice has seen →
+//! artifacts, each written atomically, and the status file last.
+
+use std::fmt::Write as _;
+use std::fs::OpenOptions;
+use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::artifacts::model_file::hex;
+use crate::artifacts::{save_model, ModelMeta, RunFolder, RunStatus};
+use crate::data::split::class_weights;
+use crate::data::synthetic::{self, SyntheticConfig};
+use crate::data::windows::check_lengths;
+use crate::data::{Dataset, LabelAt, LoadOptions, Part, Scaler, ScalerKind, Series, SplitConfig, Splits, WindowIndex};
+use crate::metrics::{Evaluation, Threshold};
+use crate::models::{Arch, Model, ModelConfig, Objective};
+use crate::plot;
+use crate::train::{fit, Engine, EpochRecord, History, Observer, TrainOutcome, TrainSettings, Windows};
+use crate::{Error, Result};
+
+/// Where the data comes from.
+#[derive(Clone, Debug)]
+pub enum DataSource {
+    File(PathBuf),
+    Synthetic(SyntheticConfig),
+}
+
+/// Everything `train` needs, validated.
+#[derive(Clone, Debug)]
+pub struct JobSettings {
+    pub data: DataSource,
+    pub load: LoadOptions,
+    pub label_at: LabelAt,
+    pub output_dir: PathBuf,
+    pub sequence_length: usize,
+    pub test_size: f64,
+    pub validation_size: f64,
+    pub scaler: ScalerKind,
+    pub arch: Arch,
+    /// `None`: supervised, except the autoencoder on unlabelled data.
+    pub objective: Option<Objective>,
+    pub threshold_percentile: f64,
+    pub train: TrainSettings,
+    pub threads: usize,
+    /// Model widths (defaults: the original's); tests shrink them.
+    pub lstm: Option<[usize; 2]>,
+    pub dense: Option<[usize; 2]>,
+    /// The resolved command line, recorded in `parameters.json`.
+    pub parameters: serde_json::Value,
+}
+
+/// What a finished (or interrupted) job reports.
+#[derive(Clone, Debug)]
+pub struct JobResult {
+    pub run_dir: PathBuf,
+    pub status: RunStatus,
+    pub summary: String,
+}
+
+/// Wraps a reader and hashes what passes through, so a file is read once.
+struct HashingReader<R> {
+    inner: R,
+    hasher: Sha256,
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// Loads the data; returns it with the SHA-256 of its CSV bytes.
+pub fn load_data(source: &DataSource, options: &LoadOptions) -> Result<(Dataset, String)> {
+    match source {
+        DataSource::File(path) => {
+            let file = std::fs::File::open(path).map_err(|e| Error::io("open", path, e))?;
+            let mut reader =
+                HashingReader { inner: std::io::BufReader::with_capacity(1 << 20, file), hasher: Sha256::new() };
+            let dataset = crate::data::load_reader(&mut reader, &path.display().to_string(), options)?;
+            // The CSV reader may stop before EOF (it never does on success, but be exact).
+            std::io::copy(&mut reader, &mut std::io::sink()).map_err(|e| Error::io("read", path, e))?;
+            Ok((dataset, hex(&reader.hasher.finalize())))
+        }
+        DataSource::Synthetic(cfg) => {
+            let (bytes, _) = synthetic::csv_bytes(cfg)?;
+            let hash = hex(&Sha256::digest(&bytes));
+            Ok((crate::data::load_reader(bytes.as_slice(), &cfg.describe(), options)?, hash))
+        }
+    }
+}
+
+/// The windows of one split, as the trainer sees them.
+pub struct SplitWindows<'a> {
+    pub index: &'a WindowIndex,
+    pub series: &'a [Series],
+    pub features: usize,
+}
+
+impl Windows for SplitWindows<'_> {
+    fn len(&self) -> usize {
+        self.index.len()
+    }
+    fn steps(&self) -> usize {
+        self.index.seq_len
+    }
+    fn features(&self) -> usize {
+        self.features
+    }
+    fn label(&self, i: usize) -> u8 {
+        self.index.label(self.series, i).unwrap_or(0)
+    }
+    fn gather(&self, ids: &[usize], x: &mut [f32]) {
+        self.index.gather(self.series, self.features, ids, x)
+    }
+}
+
+/// `training.log` plus the terminal: a progress bar on a terminal, plain lines otherwise.
+struct Progress {
+    log: std::fs::File,
+    bar: Option<indicatif::ProgressBar>,
+    interrupt: Arc<AtomicBool>,
+    run: RunFolder,
+    model: Model,
+    meta: ModelMeta,
+    epochs: usize,
+    batch_size: usize,
+    loss_sum: f64,
+    batches: usize,
+    started: Instant,
+}
+
+impl Progress {
+    fn line(&mut self, text: &str) {
+        let _ = writeln!(self.log, "{text}");
+        match &self.bar {
+            Some(bar) => bar.println(text),
+            None => eprintln!("{text}"),
+        }
+    }
+}
+
+impl Observer for Progress {
+    fn epoch_started(&mut self, epoch: usize, batches: usize) {
+        self.loss_sum = 0.0;
+        self.batches = 0;
+        self.started = Instant::now();
+        if std::io::stderr().is_terminal() {
+            let bar = indicatif::ProgressBar::new(batches as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} {msg}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+            );
+            bar.set_prefix(format!("{epoch}/{}", self.epochs));
+            self.bar = Some(bar);
+        }
+    }
+
+    fn batch_done(&mut self, _epoch: usize, batch: usize, loss: f64) {
+        self.loss_sum += loss;
+        self.batches += 1;
+        if let Some(bar) = &self.bar {
+            if batch % 10 == 0 {
+                let rate = (self.batches * self.batch_size) as f64 / self.started.elapsed().as_secs_f64().max(1e-9);
+                bar.set_message(format!("loss {:.4}, {rate:.0} samples/s", self.loss_sum / self.batches as f64));
+            }
+            bar.set_position(batch as u64);
+        }
+    }
+
+    fn epoch_done(&mut self, r: &EpochRecord, best: bool, params: &[f32]) -> Result<()> {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+        let fmt = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.4}"));
+        let line = format!(
+            "epoch {}/{}: loss {:.4} acc {} auc {} | val_loss {:.4} val_acc {} val_auc {} val_precision {} val_recall {} | lr {:.1e} | {:.1}s, {:.0} samples/s{}",
+            r.epoch,
+            self.epochs,
+            r.train.loss,
+            fmt(r.train.accuracy),
+            fmt(r.train.auc),
+            r.validation.loss,
+            fmt(r.validation.accuracy),
+            fmt(r.validation.auc),
+            fmt(r.validation.precision),
+            fmt(r.validation.recall),
+            r.learning_rate,
+            r.seconds,
+            r.samples_per_second,
+            if best { " (best so far: checkpoint saved)" } else { "" }
+        );
+        self.line(&line);
+        if best {
+            // The best checkpoint on disk, so a killed or diverged run keeps its best model.
+            save_model(self.run.path(), &self.model, params, &self.meta)?;
+        }
+        Ok(())
+    }
+
+    fn stop_requested(&self) -> bool {
+        self.interrupt.load(Ordering::Relaxed)
+    }
+}
+
+#[derive(Serialize)]
+struct ThresholdFile<'a> {
+    #[serde(flatten)]
+    chosen: &'a Threshold,
+    chosen_on: &'static str,
+    alternatives: &'a [Threshold],
+}
+
+fn arch_description(cfg: &ModelConfig) -> String {
+    let [a, b] = cfg.lstm;
+    match cfg.arch {
+        Arch::Standard => format!("standard LSTM: LSTM({a}) → LSTM({b}) → dense head"),
+        Arch::Bidirectional => format!("bidirectional LSTM: BiLSTM({a}) → BiLSTM({b}) → dense head"),
+        Arch::Attention => format!("LSTM with self-attention: BiLSTM({a}) → attention → BiLSTM({b}) → dense head"),
+        Arch::Autoencoder => format!(
+            "LSTM autoencoder ({}): BiLSTM({a}) → BiLSTM({b}) → RepeatVector → BiLSTM({b}) → BiLSTM({a}) → Dense",
+            if cfg.objective == Objective::Classifier { "supervised head" } else { "unsupervised" }
+        ),
+    }
+}
+
+fn opt(v: Option<f64>) -> String {
+    v.map_or("n/a".to_string(), |v| format!("{v:.4}"))
+}
+
+/// The original project's summary report, plus training facts.
+#[allow(clippy::too_many_arguments)]
+fn summary_report(
+    dataset: &Dataset,
+    settings: &JobSettings,
+    model: &Model,
+    outcome: &TrainOutcome,
+    status: RunStatus,
+    windows: [usize; 3],
+    evaluation: Option<&Evaluation>,
+    threshold: &Threshold,
+) -> String {
+    let mut s = String::new();
+    let r = &dataset.report;
+    let _ = writeln!(s, "Kubernetes Anomaly Detection — Summary Report (kubelstm {})", env!("CARGO_PKG_VERSION"));
+    let _ = writeln!(s, "==============================================================");
+    if status == RunStatus::Interrupted {
+        let _ = writeln!(
+            s,
+            "STATUS: INTERRUPTED — training was stopped early by the user; the best model so far was kept."
+        );
+    }
+    let _ = writeln!(s, "\nDataset: {}", dataset.source);
+    let _ = writeln!(s, "Total records: {} ({} pods/series)", r.rows_loaded, r.series);
+    match r.anomaly_rate {
+        Some(rate) => {
+            let _ = writeln!(s, "Anomaly rate: {:.2}% ({} anomalous rows)", 100.0 * rate, r.anomalies.unwrap_or(0));
+        }
+        None => {
+            let _ = writeln!(s, "Anomaly rate: unknown (no labels)");
+        }
+    }
+    for rule in &r.rules {
+        let _ = writeln!(s, "  rule {:<28} fired on {} rows", rule.rule, rule.rows);
+    }
+    let _ = writeln!(s, "Windows (train / validation / test): {} / {} / {}", windows[0], windows[1], windows[2]);
+    let _ = writeln!(s, "\nModel architecture: {}", arch_description(&model.config));
+    let _ = writeln!(s, "Parameters: {}", model.layout.len());
+    let _ =
+        writeln!(s, "Scaler: {}", if settings.scaler == ScalerKind::Robust { "RobustScaler" } else { "MinMaxScaler" });
+    let _ = writeln!(s, "Sequence length: {}", settings.sequence_length);
+    let _ = writeln!(s, "\nTraining time: {:.1} s", outcome.seconds);
+    let _ = writeln!(s, "Epochs run: {}", outcome.history.epochs.len());
+    let _ = writeln!(s, "Best epoch: {}", outcome.best_epoch.map_or("none".to_string(), |e| e.to_string()));
+    let _ = writeln!(s, "Samples per second: {:.0}", outcome.samples_per_second);
+    let _ = writeln!(s, "\nThreshold: {:.6} ({:?}, chosen on the validation split)", threshold.value, threshold.rule);
+    match evaluation {
+        Some(e) => {
+            let c = &e.chosen;
+            let _ = writeln!(s, "\nTest set performance ({} windows, {} anomalous):", e.samples, e.positives);
+            let _ = writeln!(s, "Accuracy: {:.4}", c.accuracy);
+            let _ = writeln!(s, "ROC-AUC: {}", opt(e.roc_auc));
+            let _ = writeln!(s, "PR-AUC: {} (average precision {})", opt(e.pr_auc), opt(e.average_precision));
+            let _ = writeln!(s, "Precision: {:.4}", c.precision);
+            let _ = writeln!(s, "Recall: {:.4}", c.recall);
+            let _ = writeln!(s, "F1: {:.4}", c.f1);
+            let cm = &c.confusion_matrix;
+            let _ = writeln!(
+                s,
+                "Confusion matrix [[TN FP] [FN TP]]: [[{} {}] [{} {}]]",
+                cm.true_negatives, cm.false_positives, cm.false_negatives, cm.true_positives
+            );
+            let _ = writeln!(s, "\n{}", c.report);
+            for alt in &e.alternatives {
+                let _ = writeln!(
+                    s,
+                    "At the {:?} threshold {:.6}: precision {:.4}, recall {:.4}, F1 {:.4}",
+                    alt.threshold.rule, alt.threshold.value, alt.precision, alt.recall, alt.f1
+                );
+            }
+        }
+        None => {
+            let _ = writeln!(s, "\nTest set performance: not measured (the data has no labels).");
+        }
+    }
+    s
+}
+
+fn history_curves(history: &History, best: Option<usize>) -> plot::HistoryCurves {
+    let pick = |f: &dyn Fn(&EpochRecord) -> (Option<f64>, Option<f64>)| plot::TrainValidation {
+        train: history.epochs.iter().map(|e| f(e).0.unwrap_or(f64::NAN)).collect(),
+        validation: history.epochs.iter().map(|e| f(e).1.unwrap_or(f64::NAN)).collect(),
+    };
+    plot::HistoryCurves {
+        loss: pick(&|e| (Some(e.train.loss), Some(e.validation.loss))),
+        accuracy: pick(&|e| (e.train.accuracy, e.validation.accuracy)),
+        auc: pick(&|e| (e.train.auc, e.validation.auc)),
+        precision: pick(&|e| (e.train.precision, e.validation.precision)),
+        best_epoch: best,
+    }
+}
+
+/// Runs the whole job. `interrupt` is set by Ctrl-C: training stops after the current batch
+/// and the run is finished with the best weights so far, marked interrupted.
+pub fn run(settings: &JobSettings, interrupt: Arc<AtomicBool>) -> Result<JobResult> {
+    let t = settings.sequence_length;
+    let (mut dataset, data_hash) = load_data(&settings.data, &settings.load)?;
+    eprint!("{}", dataset.report);
+    if let Some(rate) = dataset.report.anomaly_rate {
+        if rate > 0.5 {
+            eprintln!(
+                "warning: {:.1}% of the rows are labelled anomalous: labels that common carry little information \
+                 (the original project's rules labelled 94.7% of its data and its model learned nothing); \
+                 review the rules (--rules) or the label column",
+                100.0 * rate
+            );
+        }
+    }
+    for w in check_lengths(&dataset.series, t, settings.label_at)? {
+        eprintln!("warning: {w}");
+    }
+    let objective = settings.objective.unwrap_or(if settings.arch == Arch::Autoencoder && !dataset.has_labels() {
+        Objective::Reconstruction
+    } else {
+        Objective::Classifier
+    });
+    if objective == Objective::Classifier && !dataset.has_labels() {
+        return Err(Error::data(
+            "the data has no labels: supervised training needs a label column (--label-column) or Kubernetes data \
+             for the labelling rules; or train unsupervised with --use-autoencoder --mode unsupervised",
+        ));
+    }
+    let splits = Splits::new(
+        &dataset.series,
+        &SplitConfig::new(settings.test_size, settings.validation_size, t, settings.label_at)?,
+    )?;
+    if objective == Objective::Classifier {
+        splits.require_both_classes(&dataset.series)?;
+    }
+    let f = dataset.n_features();
+    let (scaler, warnings) =
+        Scaler::fit(settings.scaler, &dataset.feature_names, &splits.train_rows(&dataset.series, f))?;
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+    scaler.transform_dataset(&mut dataset)?;
+
+    let series = &dataset.series;
+    let split = |part| SplitWindows { index: splits.windows(part), series, features: f };
+    let (train_all, validation, test) = (split(Part::Train), split(Part::Validation), split(Part::Test));
+    // Unsupervised: learn what normal looks like from normal windows only (all, without labels).
+    let normal_index;
+    let train = if objective == Objective::Reconstruction && dataset.has_labels() {
+        normal_index = splits.windows(Part::Train).normal_only(series);
+        SplitWindows { index: &normal_index, series, features: f }
+    } else {
+        split(Part::Train)
+    };
+    if train.is_empty() || validation.is_empty() || test.is_empty() {
+        return Err(Error::data(format!(
+            "the splits hold {} training, {} validation and {} test windows; each needs at least one: \
+             use more rows per pod, a shorter --sequence-length or another --test-size",
+            train.len(),
+            validation.len(),
+            test.len()
+        )));
+    }
+    let mut train_settings = settings.train.clone();
+    if objective == Objective::Classifier {
+        let w = class_weights((0..train_all.len()).map(|i| train_all.label(i)), "training")?;
+        train_settings.class_weights = [f64::from(w[0]), f64::from(w[1])];
+    }
+    train_settings.threshold_percentile = settings.threshold_percentile;
+
+    let mut config = ModelConfig::new(settings.arch, f);
+    config.objective = objective;
+    if let Some(l) = settings.lstm {
+        config.lstm = l;
+    }
+    if let Some(d) = settings.dense {
+        config.dense = d;
+    }
+    let model = Model::new(config)?;
+    let params = model.init_params::<f32>(settings.train.seed);
+
+    let run = RunFolder::create(&settings.output_dir)?;
+    let mut meta = ModelMeta::new(&model.config, t, dataset.feature_names.clone());
+    meta.seed = settings.train.seed;
+    meta.training_data_sha256 = data_hash.clone();
+    meta.pipeline = serde_json::json!({
+        "spec": dataset.pipeline(),
+        "label_at": settings.label_at,
+        "scaler": scaler,
+    });
+    let log = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(run.file("training.log"))
+        .map_err(|e| Error::io("create", run.file("training.log"), e))?;
+    let mut progress = Progress {
+        log,
+        bar: None,
+        interrupt,
+        run: run.clone(),
+        model: model.clone(),
+        meta: meta.clone(),
+        epochs: train_settings.epochs,
+        batch_size: train_settings.batch_size,
+        loss_sum: 0.0,
+        batches: 0,
+        started: Instant::now(),
+    };
+    progress.line(&format!(
+        "kubelstm {} train: {} | {} rows, {} features, T={t} | windows train {} val {} test {} | {} parameters | {} threads | run folder {}",
+        env!("CARGO_PKG_VERSION"),
+        arch_description(&model.config),
+        dataset.report.rows_loaded,
+        f,
+        train.len(),
+        validation.len(),
+        test.len(),
+        model.layout.len(),
+        settings.threads,
+        run.path().display()
+    ));
+
+    let mut engine = Engine::new(model.clone(), settings.threads)?;
+    let outcome = match fit(&mut engine, params, &train, &validation, &train_settings, &mut progress) {
+        Ok(outcome) => outcome,
+        Err(err @ Error::Diverged { .. }) => {
+            progress.line(&format!("error: {err}"));
+            let _ = run.finish(RunStatus::Diverged, &err.to_string());
+            return Err(err);
+        }
+        Err(err) => return Err(err),
+    };
+    let status = if outcome.interrupted { RunStatus::Interrupted } else { RunStatus::Complete };
+    if outcome.interrupted {
+        progress.line("interrupted: finishing the run with the best weights so far");
+    } else if outcome.stopped_early {
+        progress.line(&format!("early stopping: restored the weights of epoch {}", outcome.best_epoch.unwrap_or(0)));
+    }
+
+    // Scores of the validation split choose the threshold; the test split only measures.
+    let score_split = |engine: &mut Engine, w: &SplitWindows<'_>| -> Vec<f64> {
+        let ids: Vec<usize> = (0..w.len()).collect();
+        let mut out = vec![0.0f32; ids.len()];
+        engine.predict(&outcome.params, w, &ids, 1024, &mut out);
+        out.iter().map(|&o| f64::from(model.score(o))).collect()
+    };
+    let val_scores = score_split(&mut engine, &validation);
+    let test_scores = score_split(&mut engine, &test);
+    let val_labels = splits.windows(Part::Validation).labels(series);
+    let test_labels = splits.windows(Part::Test).labels(series);
+    let p = settings.threshold_percentile;
+    let percentile = Threshold::percentile(&val_scores, p)?;
+    let (chosen, alternatives) = match (objective, &val_labels) {
+        (Objective::Classifier, Some(labels)) => (Threshold::f1_optimal(labels, &val_scores)?, vec![percentile]),
+        (_, Some(labels)) if labels.contains(&1) && labels.contains(&0) => {
+            (percentile, vec![Threshold::f1_optimal(labels, &val_scores)?])
+        }
+        _ => (percentile, Vec::new()),
+    };
+    let evaluation = match &test_labels {
+        Some(labels) => {
+            let pods: Vec<String> =
+                splits.windows(Part::Test).windows.iter().map(|w| series[w.series as usize].key.to_string()).collect();
+            Some(Evaluation::new(labels, &test_scores, chosen, &alternatives)?.with_pods(
+                &pods,
+                labels,
+                &test_scores,
+            )?)
+        }
+        None => None,
+    };
+
+    meta.threshold = chosen.value;
+    meta.threshold_rule = serde_json::to_value(chosen.rule).map(|v| v.to_string()).unwrap_or_default();
+    save_model(run.path(), &model, &outcome.params, &meta)?;
+    run.write("scaler.json", scaler.to_json().as_bytes())?;
+    run.write_json(
+        "threshold.json",
+        &ThresholdFile { chosen: &chosen, chosen_on: "validation", alternatives: &alternatives },
+    )?;
+    let mut parameters = settings.parameters.clone();
+    if let serde_json::Value::Object(map) = &mut parameters {
+        map.insert("objective".into(), serde_json::to_value(objective).unwrap_or_default());
+        map.insert("class_weights".into(), serde_json::to_value(train_settings.class_weights).unwrap_or_default());
+        map.insert("threads".into(), settings.threads.into());
+        map.insert("training_data_sha256".into(), data_hash.into());
+        map.insert("simd".into(), kubelstm_kernels::active_isa().name().into());
+    }
+    run.write_json("parameters.json", &parameters)?;
+    run.write("history.csv", outcome.history.to_csv().as_bytes())?;
+    run.write_json(
+        "evaluation.json",
+        &serde_json::json!({
+            "split": "test",
+            "threshold_chosen_on": "validation",
+            "ingest": dataset.report,
+            "evaluation": evaluation,
+        }),
+    )?;
+    let windows = [train.len(), validation.len(), test.len()];
+    let summary = summary_report(&dataset, settings, &model, &outcome, status, windows, evaluation.as_ref(), &chosen);
+    run.write("summary_report.txt", summary.as_bytes())?;
+
+    let title = |what: &str| format!("{what} — {} model (test split)", model.config.arch);
+    run.write(
+        "training_history.png",
+        &plot::training_history_png(
+            &history_curves(&outcome.history, outcome.best_epoch),
+            &format!("Training history — {} model", model.config.arch),
+        )?,
+    )?;
+    if let Some(e) = &evaluation {
+        run.write("roc_curve.png", &plot::roc_curve_png(&e.roc, &title("ROC curve"))?)?;
+        run.write(
+            "precision_recall_curve.png",
+            &plot::precision_recall_png(&e.precision_recall, &title("Precision-recall curve"))?,
+        )?;
+        run.write(
+            "confusion_matrix.png",
+            &plot::confusion_matrix_png(&e.chosen.confusion_matrix, &title("Confusion matrix"))?,
+        )?;
+    }
+    // The scores chart reads left to right in time: order the test windows by the time of
+    // their label row (they are stored pod by pod).
+    let test_index = splits.windows(Part::Test);
+    let mut order: Vec<usize> = (0..test_index.len()).collect();
+    let label_time = |i: usize| {
+        let w = test_index.windows[i];
+        let s = &series[w.series as usize];
+        s.timestamps[test_index.label_row(w).min(s.len() - 1)]
+    };
+    order.sort_by_key(|&i| (label_time(i), i));
+    let ordered_scores: Vec<f64> = order.iter().map(|&i| test_scores[i]).collect();
+    let ordered_labels: Vec<u8> = test_labels.as_ref().map_or(Vec::new(), |l| order.iter().map(|&i| l[i]).collect());
+    run.write(
+        "scores.png",
+        &plot::scores_png(&ordered_scores, &ordered_labels, Some(chosen.value), &title("Anomaly score over time"))?,
+    )?;
+
+    let message = if status == RunStatus::Interrupted { "interrupted by the user" } else { "training finished" };
+    progress.line(&format!("run folder complete: {}", run.path().display()));
+    run.finish(status, message)?;
+    Ok(JobResult { run_dir: run.path().to_path_buf(), status, summary })
+}
