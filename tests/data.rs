@@ -269,14 +269,14 @@ fn rules_file_changes_thresholds_and_counts() {
     let text = csv_text(10, 5_000);
     let base = load_str(&text, &defaults()).unwrap();
     let rules = LabelRules::from_toml("[cpu_spike]\nabove = 1000.0\n", "r.toml").unwrap();
-    let strict = load_str(&text, &LoadOptions { rules, ..defaults() }).unwrap();
+    let strict = load_str(&text, &LoadOptions { rules: Some(rules), ..defaults() }).unwrap();
     let count = |ds: &Dataset, name: &str| ds.report.rules.iter().find(|r| r.rule == name).unwrap().rows;
     assert!(count(&base, "cpu_spike") > 0);
     assert_eq!(count(&strict, "cpu_spike"), 0);
     assert_eq!(count(&strict, "memory_high"), count(&base, "memory_high"));
     // A rule that fires on everything: the loud warning.
     let everything = LabelRules::from_toml("[memory_high]\nabove = 0\n", "r.toml").unwrap();
-    let ds = load_str(&text, &LoadOptions { rules: everything, ..defaults() }).unwrap();
+    let ds = load_str(&text, &LoadOptions { rules: Some(everything), ..defaults() }).unwrap();
     assert!(ds.report.warnings.iter().any(|w| w.contains("labelled anomalous: labels this common are not useful")));
 }
 
@@ -388,6 +388,26 @@ fn pipeline_to_scaler_to_windows() {
     splits.train.gather(&ds.series, f, &batch, &mut x);
     let w = splits.train.windows[5];
     assert_eq!(&x[(3 * 32 + 5) * f..(3 * 32 + 6) * f], ds.series[w.series as usize].row(w.start as usize + 3, f));
+}
+
+#[test]
+fn scoring_labels_come_from_the_same_source_as_in_training() {
+    let k8s = csv_text(3, 600);
+    // Trained with custom rules: scoring applies the same rules (from the saved spec).
+    let rules = LabelRules::from_toml("[cpu_spike]\nabove = 1000.0\n", "r.toml").unwrap();
+    let trained = load_str(&k8s, &LoadOptions { rules: Some(rules), ..defaults() }).unwrap();
+    let spec: data::PipelineSpec = serde_json::from_str(&serde_json::to_string(trained.pipeline()).unwrap()).unwrap();
+    let scored = load_str(&k8s, &LoadOptions::for_scoring(&spec)).unwrap();
+    assert_eq!(scored.report.rules, trained.report.rules);
+    // Trained on a label column: a scoring file without it has no labels (not the rules').
+    let labelled = add_column(&k8s, "anomaly", |i| ((i % 50 == 0) as u8).to_string());
+    let trained = load_str(&labelled, &defaults()).unwrap();
+    assert_eq!(trained.labels, data::LabelSource::Column { name: "anomaly".into() });
+    let unlabelled = load_str(&k8s, &LoadOptions::for_scoring(trained.pipeline())).unwrap();
+    assert!(!unlabelled.has_labels() && unlabelled.report.rules.is_empty());
+    assert_eq!(bits(&unlabelled), bits(&trained));
+    let relabelled = load_str(&labelled, &LoadOptions::for_scoring(trained.pipeline())).unwrap();
+    assert_eq!(relabelled.report.anomalies, trained.report.anomalies);
 }
 
 // ---------------------------------------------------------------------------------------
