@@ -29,6 +29,50 @@ fn main() -> std::process::ExitCode {
                 ds.n_rows() as f64 / secs,
                 bytes as f64 / 1e6
             );
+            // The rest of the data path a training run takes.
+            let mut ds = ds;
+            let t = Instant::now();
+            let cfg = data::SplitConfig::new(0.2, 0.2, 10, data::LabelAt::Next).expect("valid");
+            let splits = match data::Splits::new(&ds.series, &cfg) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return std::process::ExitCode::from(2);
+                }
+            };
+            let split_s = t.elapsed().as_secs_f64();
+            let f = ds.n_features();
+            let t = Instant::now();
+            let blocks = splits.train_rows(&ds.series, f);
+            let (robust, _) = data::Scaler::fit(data::ScalerKind::Robust, &ds.feature_names, &blocks).expect("fit");
+            let robust_s = t.elapsed().as_secs_f64();
+            let t = Instant::now();
+            let (minmax, _) = data::Scaler::fit(data::ScalerKind::MinMax, &ds.feature_names, &blocks).expect("fit");
+            let minmax_s = t.elapsed().as_secs_f64();
+            drop(blocks);
+            let t = Instant::now();
+            minmax.transform_dataset(&mut ds).expect("same features");
+            let transform_s = t.elapsed().as_secs_f64();
+            let _ = robust;
+            let t = Instant::now();
+            let batch: Vec<usize> = (0..splits.train.len()).step_by(97).take(1024).collect();
+            let mut x = vec![0.0f32; 10 * batch.len() * f]; // (T, B, F)
+            splits.train.gather(&ds.series, f, &batch, &mut x);
+            let gather_s = t.elapsed().as_secs_f64();
+            println!(
+                "windows train/validation/test {}/{}/{} ({} straddling dropped) in {:.2} s; scaler fit robust {:.2} s, \
+                 minmax {:.2} s; transform {:.2} s; gather (T=10, B={}) {:.4} s",
+                splits.train.len(),
+                splits.validation.len(),
+                splits.test.len(),
+                splits.dropped_crossing,
+                split_s,
+                robust_s,
+                minmax_s,
+                transform_s,
+                batch.len(),
+                gather_s
+            );
             std::process::ExitCode::SUCCESS
         }
         Err(e) => {

@@ -113,13 +113,15 @@ impl RowParser {
             Some(names) => full.select(source, names)?,
             None => full,
         };
-        let labeler = (schema.kind == SchemaKind::Kubernetes && schema.label.is_none())
-            .then(|| Labeler::new(options.rules.clone(), &raw_names));
+        let labeler = match (&options.rules, schema.kind, schema.label) {
+            (Some(rules), SchemaKind::Kubernetes, None) => Some(Labeler::new(rules.clone(), &raw_names)),
+            _ => None,
+        };
         Ok(RowParser {
             source: source.to_owned(),
             schema,
             plan: Arc::new(plan),
-            rules: options.rules.clone(),
+            rules: options.rules.clone().unwrap_or_default(),
             labeler,
             missing: options.missing,
         })

@@ -115,8 +115,9 @@ pub struct LoadOptions {
     /// When true a named `label_column` missing from the file means "no labels" rather than an
     /// error (scoring files need not carry labels).
     pub label_column_optional: bool,
-    /// Rules for Kubernetes data without a label column.
-    pub rules: LabelRules,
+    /// Rules that label Kubernetes data without a label column; `None`: such data gets no
+    /// labels (scoring a model whose labels came from a column).
+    pub rules: Option<LabelRules>,
     /// Scoring: keep exactly these features, in this order (the model's saved names).
     pub select_features: Option<Vec<String>>,
 }
@@ -129,7 +130,7 @@ impl Default for LoadOptions {
             skip_bad_rows: false,
             label_column: None,
             label_column_optional: false,
-            rules: LabelRules::default(),
+            rules: Some(LabelRules::default()),
             select_features: None,
         }
     }
@@ -185,7 +186,7 @@ impl DataArgs {
             skip_bad_rows: self.skip_bad_rows,
             label_column: self.label_column.as_deref().map(|n| non_empty("--label-column", n)).transpose()?,
             label_column_optional: false,
-            rules,
+            rules: Some(rules),
             select_features: None,
         })
     }
@@ -218,7 +219,7 @@ pub struct PipelineSpec {
 impl LoadOptions {
     /// Options that compute exactly `spec.feature_names` from a file in the same schema (extra
     /// columns are ignored). Labels come from the same source as in training when the file has
-    /// it (a label column) or from the same rules.
+    /// it (a label column) or from the same rules; a file without them simply has no labels.
     pub fn for_scoring(spec: &PipelineSpec) -> LoadOptions {
         let schema = match spec.schema {
             SchemaKind::Kubernetes => SchemaMode::Auto,
@@ -230,9 +231,9 @@ impl LoadOptions {
             }),
         };
         let (label_column, rules) = match &spec.labels {
-            LabelSource::Column { name } => (Some(name.clone()), LabelRules::default()),
-            LabelSource::Rules { rules } => (None, rules.clone()),
-            LabelSource::None => (None, LabelRules::default()),
+            LabelSource::Column { name } => (Some(name.clone()), None),
+            LabelSource::Rules { rules } => (None, Some(rules.clone())),
+            LabelSource::None => (None, None),
         };
         LoadOptions {
             schema,

@@ -84,50 +84,55 @@ impl Scaler {
     /// Fits on training rows given as row-major blocks `(n_i, F)` (e.g. one per series).
     /// Returns the scaler and warnings (constant columns).
     pub fn fit(kind: ScalerKind, feature_names: &[String], blocks: &[&[f32]]) -> Result<(Scaler, Vec<String>)> {
-        Self::fit_with(kind, feature_names, blocks.len(), |b, j, out: &mut Vec<f64>| {
-            let f = feature_names.len();
-            out.extend(blocks[b].iter().skip(j).step_by(f).map(|&v| v as f64));
-        })
+        Self::fit_blocks(kind, feature_names, blocks)
     }
 
     /// [`fit`](Self::fit) on f64 rows `(N, F)` (the reference path, used by tests).
     pub fn fit_f64(kind: ScalerKind, feature_names: &[String], rows: &[f64]) -> Result<(Scaler, Vec<String>)> {
-        let f = feature_names.len();
-        Self::fit_with(kind, feature_names, 1, |_, j, out: &mut Vec<f64>| {
-            out.extend(rows.iter().skip(j).step_by(f));
-        })
+        Self::fit_blocks(kind, feature_names, &[rows])
     }
 
-    /// `column(block, j, out)` appends column `j` of block `block` to `out`.
-    fn fit_with(
+    fn fit_blocks<T: Copy + Into<f64>>(
         kind: ScalerKind,
         feature_names: &[String],
-        n_blocks: usize,
-        column: impl Fn(usize, usize, &mut Vec<f64>),
+        blocks: &[&[T]],
     ) -> Result<(Scaler, Vec<String>)> {
         let f = feature_names.len();
-        let mut col = Vec::new();
-        let mut stats = Vec::with_capacity(f); // per column: (min, max, q25, q50, q75)
-        for (j, name) in feature_names.iter().enumerate() {
-            col.clear();
-            for b in 0..n_blocks {
-                column(b, j, &mut col);
-            }
-            if col.is_empty() {
-                return Err(Error::data("cannot fit a scaler on zero training rows"));
-            }
-            if let Some(v) = col.iter().find(|v| !v.is_finite()) {
-                return Err(Error::data(format!(
-                    "cannot fit a scaler: feature '{name}' has the non-finite value {v} in the training rows"
-                )));
-            }
-            let (min, max) = col.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
-            let qs = match kind {
-                ScalerKind::MinMax => (0.0, 0.0, 0.0),
-                ScalerKind::Robust => (quantile(&mut col, 0.25), quantile(&mut col, 0.5), quantile(&mut col, 0.75)),
-            };
-            stats.push((min, max, qs));
+        if f == 0 || blocks.iter().all(|b| b.len() < f) {
+            return Err(Error::data("cannot fit a scaler on zero training rows"));
         }
+        // One row-major pass: extremes and finiteness.
+        let mut lo = vec![f64::INFINITY; f];
+        let mut hi = vec![f64::NEG_INFINITY; f];
+        for block in blocks {
+            assert_eq!(block.len() % f, 0, "blocks must be (n, {f})");
+            for row in block.chunks_exact(f) {
+                for ((&x, l), h) in row.iter().zip(&mut lo).zip(&mut hi) {
+                    let x: f64 = x.into();
+                    *l = l.min(x);
+                    *h = h.max(x);
+                }
+            }
+        }
+        if let Some(j) = (0..f).find(|&j| !lo[j].is_finite() || !hi[j].is_finite()) {
+            return Err(Error::data(format!(
+                "cannot fit a scaler: feature '{}' has a non-finite value in the training rows",
+                feature_names[j]
+            )));
+        }
+        // Robust: quantiles per column (one strided gather per column).
+        let mut quartiles = vec![(0.0, 0.0, 0.0); f];
+        if kind == ScalerKind::Robust {
+            let mut col: Vec<f64> = Vec::new();
+            for (j, q) in quartiles.iter_mut().enumerate() {
+                col.clear();
+                for block in blocks {
+                    col.extend(block.iter().skip(j).step_by(f).map(|&v| v.into()));
+                }
+                *q = (quantile(&mut col, 0.25), quantile(&mut col, 0.5), quantile(&mut col, 0.75));
+            }
+        }
+        let stats: Vec<(f64, f64, (f64, f64, f64))> = (0..f).map(|j| (lo[j], hi[j], quartiles[j])).collect();
         let constant: Vec<&str> =
             stats.iter().zip(feature_names).filter(|((lo, hi, _), _)| lo == hi).map(|(_, n)| n.as_str()).collect();
         let mut warnings = Vec::new();
