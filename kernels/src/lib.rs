@@ -14,6 +14,8 @@
 
 pub mod dispatch;
 pub mod float;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod gemm;
 pub mod scalar;
 pub mod simd;
