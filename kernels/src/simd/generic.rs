@@ -15,6 +15,12 @@
 use super::vector::{exp, sigmoid, tanh, Simd};
 use crate::scalar;
 
+/// The vector of `x` starting at `at`.
+#[inline(always)]
+fn ld<S: Simd>(s: S, x: &[f32], at: usize) -> S::V {
+    s.load(&x[at..])
+}
+
 /// The tail of `x` from `at` on (shorter than a vector), zero-filled.
 #[inline(always)]
 fn lp<S: Simd>(s: S, x: &[f32], at: usize) -> S::V {
@@ -211,21 +217,17 @@ pub(super) fn lstm_cell_forward<S: Simd>(
         return;
     }
     let l = S::LANES;
-    let rows = gates.chunks_exact_mut(4 * hidden).zip(c.chunks_exact_mut(hidden));
-    for (((g, cr), hr), cp) in rows.zip(h.chunks_exact_mut(hidden)).zip(c_prev.chunks_exact(hidden)) {
+    let h4 = 4 * hidden;
+    for b in 0..batch {
+        let g = &mut gates[b * h4..(b + 1) * h4];
         let (gi, rest) = g.split_at_mut(hidden);
         let (gf, rest) = rest.split_at_mut(hidden);
         let (gg, go) = rest.split_at_mut(hidden);
+        let st = b * hidden..(b + 1) * hidden;
+        let (cp, cr, hr) = (&c_prev[st.clone()], &mut c[st.clone()], &mut h[st]);
         let mut j = 0;
         while j + l <= hidden {
-            let out = cell_forward(
-                s,
-                s.load(&gi[j..]),
-                s.load(&gf[j..]),
-                s.load(&gg[j..]),
-                s.load(&go[j..]),
-                s.load(&cp[j..]),
-            );
+            let out = cell_forward(s, ld(s, gi, j), ld(s, gf, j), ld(s, gg, j), ld(s, go, j), ld(s, cp, j));
             for (v, dst) in out.into_iter().zip([&mut *gi, &mut *gf, &mut *gg, &mut *go, &mut *cr, &mut *hr]) {
                 s.store(v, &mut dst[j..]);
             }
