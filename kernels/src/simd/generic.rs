@@ -314,35 +314,34 @@ pub(super) fn lstm_cell_backward<S: Simd>(
 
 // ------------------------------------------------------------------------------- softmax
 
-/// Softmax of one row in place; the reductions depend only on `row.len()`.
+/// Softmax of one row in place; the reductions depend only on `row.len()`. The partial tail
+/// vector stays in a register from the first pass to the last: storing it with a masked
+/// store and loading it back would stall (masked stores do not forward to loads), which for
+/// short rows (attention over T ≈ 10 keys) cost more than the arithmetic.
 #[inline(always)]
 fn softmax_row<S: Simd>(s: S, row: &mut [f32]) {
     let l = S::LANES;
     let n = row.len();
     let tail = n % l;
     let full = n - tail;
-    let mut m = s.splat(f32::NEG_INFINITY);
+    let x_tail = s.load_partial(&row[full..], f32::NEG_INFINITY);
+    let mut m = x_tail;
     let mut j = 0;
     while j < full {
         m = s.max(m, s.load(&row[j..]));
         j += l;
     }
-    if tail > 0 {
-        m = s.max(m, s.load_partial(&row[full..], f32::NEG_INFINITY));
-    }
     let max = s.splat(s.reduce_max(m));
-    let mut sum = s.splat(0.0);
+    let zero = s.splat(0.0);
+    // exp(−∞ − max) = 0 in the padding lanes; masked anyway in case max is ±∞ or NaN.
+    let e_tail = exp(s, x_tail - max);
+    let mut sum = s.select(s.first_n(tail), e_tail, zero);
     j = 0;
     while j < full {
         let e = exp(s, s.load(&row[j..]) - max);
         sum = sum + e;
         s.store(e, &mut row[j..]);
         j += l;
-    }
-    if tail > 0 {
-        let e = exp(s, s.load_partial(&row[full..], 0.0) - max);
-        sum = sum + s.select(s.first_n(tail), e, s.splat(0.0));
-        s.store_partial(e, &mut row[full..]);
     }
     let inv = s.splat(1.0 / s.reduce_add(sum));
     j = 0;
@@ -352,8 +351,7 @@ fn softmax_row<S: Simd>(s: S, row: &mut [f32]) {
         j += l;
     }
     if tail > 0 {
-        let v = s.load_partial(&row[full..], 0.0) * inv;
-        s.store_partial(v, &mut row[full..]);
+        s.store_partial(e_tail * inv, &mut row[full..]);
     }
 }
 

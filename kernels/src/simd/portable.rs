@@ -29,10 +29,9 @@ impl Simd for Portable {
     }
     #[inline(always)]
     fn load_partial(self, s: &[f32], fill: f32) -> f32x8 {
-        let mut a = [fill; 8];
-        let n = s.len().min(8);
-        a[..n].copy_from_slice(&s[..n]);
-        f32x8::new(a)
+        // Lane by lane with a fixed trip count: a `copy_from_slice` of a run-time length
+        // becomes an out-of-line memcpy call, which dominated short rows.
+        f32x8::new(core::array::from_fn(|i| s.get(i).copied().unwrap_or(fill)))
     }
     #[inline(always)]
     fn store(self, v: f32x8, s: &mut [f32]) {
@@ -40,8 +39,9 @@ impl Simd for Portable {
     }
     #[inline(always)]
     fn store_partial(self, v: f32x8, s: &mut [f32]) {
-        let n = s.len().min(8);
-        s[..n].copy_from_slice(&v.to_array()[..n]);
+        for (d, x) in s.iter_mut().zip(v.to_array()) {
+            *d = x;
+        }
     }
     #[inline(always)]
     fn mul_add(self, a: f32x8, b: f32x8, c: f32x8) -> f32x8 {
