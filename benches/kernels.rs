@@ -115,9 +115,10 @@ fn softmax_and_layer_norm(c: &mut Criterion) {
             group.bench_function(BenchmarkId::new(format!("softmax/{isa}"), format!("{rows}x{cols}")), |bench| {
                 bench.iter_batched_ref(|| x.clone(), |x| k.softmax_rows(x, cols), BatchSize::SmallInput)
             });
-            group.bench_function(BenchmarkId::new(format!("softmax_backward/{isa}"), format!("{rows}x{cols}")), |bench| {
-                bench.iter(|| k.softmax_rows_backward(&mut dx, black_box(&dy), black_box(&y), cols))
-            });
+            group.bench_function(
+                BenchmarkId::new(format!("softmax_backward/{isa}"), format!("{rows}x{cols}")),
+                |bench| bench.iter(|| k.softmax_rows_backward(&mut dx, black_box(&dy), black_box(&y), cols)),
+            );
         }
         // The dense head's layer norm: (B, 64).
         let (rows, cols) = (b, 64);
@@ -133,9 +134,14 @@ fn softmax_and_layer_norm(c: &mut Criterion) {
             group.bench_function(BenchmarkId::new(format!("layer_norm/{isa}"), format!("{rows}x{cols}")), |bench| {
                 bench.iter(|| k.layer_norm_forward(&mut y, &mut mean, &mut rstd, black_box(&x), &gamma, &beta, 1e-3))
             });
-            group.bench_function(BenchmarkId::new(format!("layer_norm_backward/{isa}"), format!("{rows}x{cols}")), |bench| {
-                bench.iter(|| k.layer_norm_backward(&mut dx, &mut dg, &mut db, black_box(&dy), &x, &mean, &rstd, &gamma))
-            });
+            group.bench_function(
+                BenchmarkId::new(format!("layer_norm_backward/{isa}"), format!("{rows}x{cols}")),
+                |bench| {
+                    bench.iter(|| {
+                        k.layer_norm_backward(&mut dx, &mut dg, &mut db, black_box(&dy), &x, &mean, &rstd, &gamma)
+                    })
+                },
+            );
         }
     }
     group.finish();
@@ -147,7 +153,8 @@ fn elementwise(c: &mut Criterion) {
     let n = 32 * 4 * H;
     let x: Vec<f32> = data(n, 13).iter().map(|v| 6.0 * v).collect();
     let np = 1 << 17;
-    let (p, m, v, g) = (data(np, 14), data(np, 15), data(np, 16).iter().map(|v| v.abs()).collect::<Vec<_>>(), data(np, 17));
+    let (p, m, v, g) =
+        (data(np, 14), data(np, 15), data(np, 16).iter().map(|v| v.abs()).collect::<Vec<_>>(), data(np, 17));
     for k in Kernels::all_supported() {
         let isa = k.isa().name();
         group.throughput(Throughput::Elements(n as u64));
