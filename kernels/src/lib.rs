@@ -7,7 +7,7 @@
 //!   specification, and the kernels of the `f64` audit path.
 //! - [`simd`]: `f32` versions of the same kernels, written once over a small vector trait and
 //!   instantiated per instruction set; chosen at run time ([`dispatch`]).
-//! - [`gemm`]: a safe, size-checked wrapper over `matrixmultiply` (transpose = stride swap).
+//! - [`gemm`](mod@gemm): a safe, size-checked wrapper over `matrixmultiply` (transpose = stride swap).
 //!
 //! Set `KUBELSTM_SIMD=off` (or `scalar`) to force the scalar reference kernels everywhere, so
 //! tests can cover both paths; see [`dispatch`] for the other values. (GEMM is not affected:
