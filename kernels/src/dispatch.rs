@@ -17,6 +17,9 @@ pub enum Isa {
 }
 
 impl Isa {
+    /// Every instruction set, from the reference to the widest.
+    pub const ALL: [Isa; 4] = [Isa::Scalar, Isa::Wide, Isa::Avx2Fma, Isa::Avx512];
+
     pub fn name(self) -> &'static str {
         match self {
             Isa::Scalar => "scalar",
@@ -50,13 +53,11 @@ impl Isa {
 
 static ACTIVE: AtomicU8 = AtomicU8::new(0);
 
-fn best_supported() -> Isa {
-    [Isa::Avx512, Isa::Avx2Fma, Isa::Wide].into_iter().find(|isa| isa.is_supported()).unwrap_or(Isa::Scalar)
-}
-
-fn detect() -> Isa {
-    let requested = std::env::var("KUBELSTM_SIMD").unwrap_or_default().to_ascii_lowercase();
-    let forced = match requested.as_str() {
+/// The instruction set for a `KUBELSTM_SIMD` value (`requested`, any case; empty = unset) on a
+/// CPU that can run exactly the sets for which `supported` is true. The decision of
+/// [`active_isa`] without the environment and the CPU, so it can be tested for every case.
+pub fn choose_isa(requested: &str, supported: impl Fn(Isa) -> bool) -> Isa {
+    let forced = match requested.trim().to_ascii_lowercase().as_str() {
         "off" | "scalar" | "0" | "none" => Some(Isa::Scalar),
         "wide" | "portable" => Some(Isa::Wide),
         "avx2" => Some(Isa::Avx2Fma),
@@ -64,9 +65,14 @@ fn detect() -> Isa {
         _ => None,
     };
     match forced {
-        Some(isa) if isa.is_supported() => isa,
-        _ => best_supported(),
+        Some(isa) if supported(isa) => isa,
+        _ => [Isa::Avx512, Isa::Avx2Fma, Isa::Wide].into_iter().find(|&isa| supported(isa)).unwrap_or(Isa::Scalar),
     }
+}
+
+fn detect() -> Isa {
+    let requested = std::env::var("KUBELSTM_SIMD").unwrap_or_default();
+    choose_isa(&requested, Isa::is_supported)
 }
 
 /// The instruction set the `f32` kernels use in this process.

@@ -61,13 +61,13 @@ impl<'a, F: Copy> MatMut<'a, F> {
     }
 }
 
-/// The smallest slice length that holds every element of a `(rows, cols)` view.
-fn extent(rows: usize, cols: usize, rs: usize, cs: usize) -> usize {
+/// The smallest slice length that holds every element of a `(rows, cols)` view, or `None`
+/// if it overflows `usize` (such a view cannot fit in any slice).
+fn extent(rows: usize, cols: usize, rs: usize, cs: usize) -> Option<usize> {
     if rows == 0 || cols == 0 {
-        0
-    } else {
-        (rows - 1) * rs + (cols - 1) * cs + 1
+        return Some(0);
     }
+    (rows - 1).checked_mul(rs)?.checked_add((cols - 1).checked_mul(cs)?)?.checked_add(1)
 }
 
 /// Panics unless the shapes agree and every view lies inside its slice, and C's elements
@@ -75,13 +75,17 @@ fn extent(rows: usize, cols: usize, rs: usize, cs: usize) -> usize {
 pub fn check_shapes<F: Copy>(a: &Mat<'_, F>, b: &Mat<'_, F>, c: &MatMut<'_, F>) {
     assert_eq!(a.cols, b.rows, "gemm: A is {}×{} but B is {}×{}", a.rows, a.cols, b.rows, b.cols);
     assert!(c.rows == a.rows && c.cols == b.cols, "gemm: C is {}×{}, expected {}×{}", c.rows, c.cols, a.rows, b.cols);
-    assert!(extent(a.rows, a.cols, a.rs, a.cs) <= a.data.len(), "gemm: A view exceeds its slice");
-    assert!(extent(b.rows, b.cols, b.rs, b.cs) <= b.data.len(), "gemm: B view exceeds its slice");
-    assert!(extent(c.rows, c.cols, c.rs, c.cs) <= c.data.len(), "gemm: C view exceeds its slice");
+    // Checked arithmetic: with wrapping, huge strides could pass these checks in a release
+    // build and send matrixmultiply outside the slices.
+    let fits = |e: Option<usize>, len: usize| e.is_some_and(|e| e <= len);
+    assert!(fits(extent(a.rows, a.cols, a.rs, a.cs), a.data.len()), "gemm: A view exceeds its slice");
+    assert!(fits(extent(b.rows, b.cols, b.rs, b.cs), b.data.len()), "gemm: B view exceeds its slice");
+    assert!(fits(extent(c.rows, c.cols, c.rs, c.cs), c.data.len()), "gemm: C view exceeds its slice");
+    let spans = |stride: usize, count: usize, step: usize| count.checked_mul(step).is_some_and(|w| stride >= w);
     let distinct = c.rows <= 1 && (c.cols <= 1 || c.cs >= 1)
         || c.cols <= 1 && c.rs >= 1
-        || c.cs >= 1 && c.rs >= c.cols * c.cs
-        || c.rs >= 1 && c.cs >= c.rows * c.rs;
+        || c.cs >= 1 && spans(c.rs, c.cols, c.cs)
+        || c.rs >= 1 && spans(c.cs, c.rows, c.rs);
     assert!(distinct, "gemm: C strides ({}, {}) alias elements", c.rs, c.cs);
     // Strides become isize inside matrixmultiply.
     assert!(

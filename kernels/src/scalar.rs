@@ -68,7 +68,7 @@ pub fn add_bias_rows<F: Float>(y: &mut [F], bias: &[F]) {
         assert!(y.is_empty(), "add_bias_rows: empty bias for non-empty y");
         return;
     }
-    assert!(y.len() % cols == 0, "add_bias_rows: y length {} not a multiple of {cols}", y.len());
+    assert!(y.len().is_multiple_of(cols), "add_bias_rows: y length {} not a multiple of {cols}", y.len());
     for row in y.chunks_exact_mut(cols) {
         for (v, &b) in row.iter_mut().zip(bias) {
             *v += b;
@@ -83,7 +83,7 @@ pub fn column_sums<F: Float>(sums: &mut [F], x: &[F]) {
         assert!(x.is_empty(), "column_sums: empty sums for non-empty x");
         return;
     }
-    assert!(x.len() % cols == 0, "column_sums: x length {} not a multiple of {cols}", x.len());
+    assert!(x.len().is_multiple_of(cols), "column_sums: x length {} not a multiple of {cols}", x.len());
     for row in x.chunks_exact(cols) {
         for (s, &v) in sums.iter_mut().zip(row) {
             *s += v;
@@ -91,7 +91,7 @@ pub fn column_sums<F: Float>(sums: &mut [F], x: &[F]) {
     }
 }
 
-fn check_cell_shapes(gates: usize, states: &[usize], hidden: usize, name: &str) -> usize {
+pub(crate) fn check_cell_shapes(gates: usize, states: &[usize], hidden: usize, name: &str) -> usize {
     assert!(hidden > 0 || gates == 0, "{name}: hidden = 0");
     let batch = if hidden == 0 { 0 } else { gates / (4 * hidden) };
     assert_eq!(gates, batch * 4 * hidden, "{name}: gates length {gates} is not B·4H with H = {hidden}");
@@ -160,7 +160,7 @@ pub fn softmax_rows<F: Float>(x: &mut [F], cols: usize) {
     if x.is_empty() {
         return;
     }
-    assert!(cols > 0 && x.len() % cols == 0, "softmax_rows: length {} not a multiple of {cols}", x.len());
+    assert!(cols > 0 && x.len().is_multiple_of(cols), "softmax_rows: length {} not a multiple of {cols}", x.len());
     for row in x.chunks_exact_mut(cols) {
         let mut max = row[0];
         for &v in row.iter() {
@@ -185,7 +185,11 @@ pub fn softmax_rows_backward<F: Float>(dx: &mut [F], dy: &[F], y: &[F], cols: us
     if y.is_empty() {
         return;
     }
-    assert!(cols > 0 && y.len() % cols == 0, "softmax_rows_backward: length {} not a multiple of {cols}", y.len());
+    assert!(
+        cols > 0 && y.len().is_multiple_of(cols),
+        "softmax_rows_backward: length {} not a multiple of {cols}",
+        y.len()
+    );
     for ((dxr, dyr), yr) in dx.chunks_exact_mut(cols).zip(dy.chunks_exact(cols)).zip(y.chunks_exact(cols)) {
         let mut dot = F::ZERO;
         for (&g, &o) in dyr.iter().zip(yr) {
@@ -197,7 +201,7 @@ pub fn softmax_rows_backward<F: Float>(dx: &mut [F], dy: &[F], y: &[F], cols: us
     }
 }
 
-fn check_ln_shapes(x: usize, rows: usize, gamma: usize, beta: usize) {
+pub(crate) fn check_ln_shapes(x: usize, rows: usize, gamma: usize, beta: usize) {
     assert_eq!(gamma, beta, "layer_norm: gamma and beta differ in length");
     assert!(gamma > 0 || x == 0, "layer_norm: zero columns");
     assert_eq!(x, rows * gamma, "layer_norm: x length {x} is not rows {rows} × C {gamma}");

@@ -1,0 +1,78 @@
+//! Instruction-set choice: the pure decision for every `KUBELSTM_SIMD` value, and the real
+//! environment variable in a child process (the choice is cached once per process).
+
+use kubelstm_kernels::dispatch::choose_isa;
+use kubelstm_kernels::simd::Kernels;
+use kubelstm_kernels::{active_isa, Isa};
+
+#[test]
+fn choose_isa_honours_forced_values_and_falls_back() {
+    let all = |_: Isa| true;
+    let no_x86 = |isa: Isa| matches!(isa, Isa::Scalar | Isa::Wide);
+    let avx2_only = |isa: Isa| isa != Isa::Avx512;
+    for off in ["off", "OFF", "scalar", "0", "none", " off "] {
+        assert_eq!(choose_isa(off, all), Isa::Scalar, "{off:?}");
+    }
+    assert_eq!(choose_isa("", all), Isa::Avx512);
+    assert_eq!(choose_isa("auto", all), Isa::Avx512);
+    assert_eq!(choose_isa("no-such-isa", all), Isa::Avx512);
+    assert_eq!(choose_isa("wide", all), Isa::Wide);
+    assert_eq!(choose_isa("avx2", all), Isa::Avx2Fma);
+    assert_eq!(choose_isa("avx512", avx2_only), Isa::Avx2Fma, "unsupported forced set falls back to the best");
+    assert_eq!(choose_isa("", avx2_only), Isa::Avx2Fma);
+    assert_eq!(choose_isa("avx2", no_x86), Isa::Wide);
+    assert_eq!(choose_isa("", no_x86), Isa::Wide);
+    assert_eq!(choose_isa("off", no_x86), Isa::Scalar);
+}
+
+#[test]
+fn kernels_exist_only_for_supported_sets() {
+    for isa in Isa::ALL {
+        assert_eq!(Kernels::new(isa).is_some(), isa.is_supported(), "{isa:?}");
+    }
+    assert!(Isa::Scalar.is_supported() && Isa::Wide.is_supported());
+    assert!(Isa::Avx512.is_supported() <= Isa::Avx2Fma.is_supported(), "AVX-512F implies AVX2 and FMA");
+    eprintln!(
+        "SIMD paths on this CPU: {:?}",
+        Kernels::all_supported().iter().map(|k| k.isa().name()).collect::<Vec<_>>()
+    );
+}
+
+/// Runs in the child processes below (and passes trivially in the normal run): prints the
+/// instruction set this process chose.
+#[test]
+fn child_reports_active_isa() {
+    if std::env::var_os("KUBELSTM_KERNELS_TEST_CHILD").is_some() {
+        println!("ACTIVE_ISA={}", active_isa().name());
+        assert_eq!(Kernels::active().isa(), active_isa());
+    }
+}
+
+fn isa_in_child(simd: &str) -> String {
+    let exe = std::env::current_exe().expect("test binary path");
+    let out = std::process::Command::new(exe)
+        .args(["--exact", "dispatch::child_reports_active_isa", "--nocapture", "--test-threads=1"])
+        .env("KUBELSTM_KERNELS_TEST_CHILD", "1")
+        .env("KUBELSTM_SIMD", simd)
+        .output()
+        .expect("spawning the test binary");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "child failed: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    stdout
+        .lines()
+        // libtest prints the test name on the same line, before the test's own output.
+        .find_map(|l| l.split_once("ACTIVE_ISA=").map(|(_, isa)| isa.split_whitespace().next().unwrap_or("")))
+        .unwrap_or_else(|| panic!("child printed no ACTIVE_ISA line: {stdout}"))
+        .to_string()
+}
+
+#[test]
+fn env_off_forces_scalar_in_a_fresh_process() {
+    assert_eq!(isa_in_child("off"), "scalar");
+    assert_eq!(isa_in_child("wide"), "wide");
+    if Isa::Avx2Fma.is_supported() {
+        assert_eq!(isa_in_child("avx2"), "avx2+fma");
+    }
+    let best = Isa::ALL.into_iter().rev().find(|i| i.is_supported()).unwrap();
+    assert_eq!(isa_in_child("auto"), best.name());
+}
