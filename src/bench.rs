@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::models::{Arch, Model, ModelConfig};
 use crate::optim::{Adam, AdamConfig};
-use crate::params::standard_normal;
+use crate::params::{standard_normal, Weights};
 use crate::train::{DenseWindows, Engine, Windows};
 use crate::Result;
 
@@ -173,7 +173,7 @@ fn latency(timing: Timing, mut call: impl FnMut()) -> Measurement {
 /// A training step of the engine: forward, loss, backward, Adam.
 pub struct TrainStep {
     pub engine: Engine,
-    pub params: Vec<f32>,
+    pub params: Weights<f32>,
     pub adam: Adam<f32>,
     outputs: Vec<f32>,
     ids: Vec<usize>,
@@ -184,8 +184,8 @@ pub struct TrainStep {
 impl TrainStep {
     pub fn new(arch: Arch, threads: usize, batch: usize) -> Result<Self> {
         let model = Model::new(ModelConfig::new(arch, FEATURES))?;
-        let params = model.init_params(0);
-        let adam = Adam::new(AdamConfig::default(), params.len());
+        let params = Weights::new(model.init_params(0));
+        let adam = Adam::new(AdamConfig::default(), params.values().len());
         Ok(TrainStep {
             engine: Engine::new(model, threads)?,
             params,
@@ -209,7 +209,7 @@ impl TrainStep {
         self.cursor += batch;
         self.step += 1;
         let loss = self.engine.backward(&self.params, pool, &self.ids, class_weights, self.step, &mut self.outputs);
-        self.adam.update(&mut self.params, self.engine.gradient());
+        self.adam.update(self.params.values_mut(), self.engine.gradient());
         loss
     }
 }
@@ -226,13 +226,13 @@ pub fn bench_arch(
     let mut params_count = 0;
     for (k, &batch) in TRAIN_BATCHES.iter().enumerate() {
         let mut step = TrainStep::new(arch, threads, batch)?;
-        params_count = step.params.len();
+        params_count = step.params.values().len();
         train[k] = Some(throughput(timing, batch, || {
             std::hint::black_box(step.run(pool, weights));
         }));
     }
     let model = Model::new(ModelConfig::new(arch, FEATURES))?;
-    let params = model.init_params::<f32>(0);
+    let params = Weights::new(model.init_params::<f32>(0));
     let mut engine = Engine::new(model, threads)?;
     let ids: Vec<usize> = (0..INFER_BATCH).collect();
     let mut outputs = vec![0.0f32; INFER_BATCH];

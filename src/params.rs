@@ -139,3 +139,63 @@ pub fn orthogonal<F: Float>(w: &mut [F], rows: usize, cols: usize, rng: &mut imp
         }
     }
 }
+
+// ------------------------------------------------------------------ versioned parameter values
+
+static NEXT_GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+fn fresh_generation() -> u64 {
+    NEXT_GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Parameter values with a version stamp, so layers may keep derived copies (transposed
+/// weights) across passes. Every mutable borrow takes a new, process-wide unique stamp, so
+/// equal stamps mean the same values, never stale ones.
+#[derive(Debug)]
+pub struct Weights<F> {
+    values: Vec<F>,
+    generation: u64,
+}
+
+impl<F: Clone> Clone for Weights<F> {
+    fn clone(&self) -> Self {
+        Weights::new(self.values.clone())
+    }
+}
+
+impl<F> Weights<F> {
+    pub fn new(values: Vec<F>) -> Self {
+        Weights { values, generation: fresh_generation() }
+    }
+    pub fn values(&self) -> &[F] {
+        &self.values
+    }
+    /// Mutable access; the values get a new stamp.
+    pub fn values_mut(&mut self) -> &mut [F] {
+        self.generation = fresh_generation();
+        &mut self.values
+    }
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+    pub fn into_values(self) -> Vec<F> {
+        self.values
+    }
+}
+
+#[cfg(test)]
+mod weights_tests {
+    use super::Weights;
+
+    #[test]
+    fn every_mutation_and_every_copy_gets_a_new_stamp() {
+        let mut w = Weights::new(vec![1.0f32]);
+        let g0 = w.generation();
+        let copy = w.clone();
+        assert_ne!(copy.generation(), g0);
+        w.values_mut()[0] = 2.0;
+        assert_ne!(w.generation(), g0);
+        assert_ne!(w.generation(), copy.generation());
+        assert_eq!(w.generation(), w.generation());
+    }
+}

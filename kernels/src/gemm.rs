@@ -99,10 +99,20 @@ pub fn gemm<F: Float>(alpha: F, a: Mat<'_, F>, b: Mat<'_, F>, beta: F, c: MatMut
     F::gemm(alpha, a, b, beta, c)
 }
 
-macro_rules! gemm_impl {
+/// `C = alpha · A B + beta · C` in f32: the LSTM-shaped micro-kernels of
+/// [`crate::simd::gemm`] when B and C have contiguous rows and the CPU has AVX2 or AVX-512
+/// (`KUBELSTM_SIMD` chooses as for the other kernels), `matrixmultiply::sgemm` otherwise.
+pub fn gemm_f32(alpha: f32, a: Mat<'_, f32>, b: Mat<'_, f32>, beta: f32, mut c: MatMut<'_, f32>) {
+    check_shapes(&a, &b, &c);
+    if !crate::simd::gemm::gemm(crate::active_isa(), alpha, &a, &b, beta, &mut c) {
+        sgemm_unchecked(alpha, a, b, beta, c)
+    }
+}
+
+macro_rules! mm_impl {
     ($name:ident, $t:ty, $mm:path) => {
-        pub fn $name(alpha: $t, a: Mat<'_, $t>, b: Mat<'_, $t>, beta: $t, c: MatMut<'_, $t>) {
-            check_shapes(&a, &b, &c);
+        /// matrixmultiply on views already checked by [`check_shapes`].
+        fn $name(alpha: $t, a: Mat<'_, $t>, b: Mat<'_, $t>, beta: $t, c: MatMut<'_, $t>) {
             let (m, k, n) = (a.rows, a.cols, b.cols);
             if m == 0 || n == 0 {
                 return;
@@ -133,5 +143,35 @@ macro_rules! gemm_impl {
     };
 }
 
-gemm_impl!(gemm_f32, f32, matrixmultiply::sgemm);
-gemm_impl!(gemm_f64, f64, matrixmultiply::dgemm);
+mm_impl!(sgemm_unchecked, f32, matrixmultiply::sgemm);
+mm_impl!(dgemm_unchecked, f64, matrixmultiply::dgemm);
+
+/// `C = alpha · A B + beta · C` in f64 (`matrixmultiply::dgemm`).
+pub fn gemm_f64(alpha: f64, a: Mat<'_, f64>, b: Mat<'_, f64>, beta: f64, c: MatMut<'_, f64>) {
+    check_shapes(&a, &b, &c);
+    dgemm_unchecked(alpha, a, b, beta, c)
+}
+
+/// `dst (cols, rows) = srcᵀ` for a row-major `src (rows, cols)`: how callers turn a weight
+/// `W (out, in)` into the row-major `Wᵀ` the GEMM micro-kernels read by rows.
+pub fn transpose<F: Copy>(dst: &mut [F], src: &[F], rows: usize, cols: usize) {
+    let len = rows.checked_mul(cols).expect("transpose: size overflows");
+    assert!(dst.len() == len && src.len() == len, "transpose: dst and src must both hold {rows}×{cols}");
+    // 16×16 tiles: both the 16 source rows and the 16 destination rows stay in L1.
+    const TILE: usize = 16;
+    let (s, d) = (src.as_ptr(), dst.as_mut_ptr());
+    for r0 in (0..rows).step_by(TILE) {
+        let r1 = (r0 + TILE).min(rows);
+        for c0 in (0..cols).step_by(TILE) {
+            let c1 = (c0 + TILE).min(cols);
+            for r in r0..r1 {
+                for c in c0..c1 {
+                    // SAFETY: r < rows and c < cols, so r·cols + c and c·rows + r are below
+                    // rows·cols = len, the length of both slices (asserted above); dst is a
+                    // unique borrow, so it does not overlap src.
+                    unsafe { *d.add(c * rows + r) = *s.add(r * cols + c) };
+                }
+            }
+        }
+    }
+}

@@ -32,6 +32,7 @@
 //! subnormal (`exp(x)` for x < −87.3, `σ(x)` for x < −87.3) are flushed to zero. ReLU, the
 //! activation backward passes, bias, column sums and Adam are bit-identical to the reference.
 
+pub mod gemm;
 mod generic;
 mod portable;
 mod vector;

@@ -287,3 +287,99 @@ fn aliasing_c_strides_panic() {
     let cv = MatMut { data: &mut c, rows: 2, cols: 2, rs: 1, cs: 1 };
     gemm_f32(1.0, Mat::new(&[0.0; 4], 2, 2), Mat::new(&[0.0; 4], 2, 2), 0.0, cv);
 }
+
+// ------------------------------------------------------------------------------- micro-kernels
+// The AVX2 and AVX-512 micro-kernels of `simd::gemm`, called directly (whatever dispatch
+// picks on this machine), on sizes spanning several 8×32 / 6×16 blocks with remainders.
+
+mod micro_kernels {
+    use super::*;
+    use kubelstm_kernels::gemm::check_shapes;
+    use kubelstm_kernels::simd::gemm as micro;
+    use kubelstm_kernels::Isa;
+
+    fn via(isa: Isa, alpha: f32, a: Mat<'_, f32>, b: Mat<'_, f32>, beta: f32, mut c: MatMut<'_, f32>) {
+        check_shapes(&a, &b, &c);
+        if !micro::gemm(isa, alpha, &a, &b, beta, &mut c) {
+            // Layouts the micro-kernels do not take (B or C transposed) go to matrixmultiply.
+            assert!(!micro::applicable(&b, &c) || c.rows == 0 || c.cols == 0, "{isa:?} refused an applicable product");
+            gemm_f32(alpha, a, b, beta, c);
+        }
+    }
+    fn avx512(alpha: f32, a: Mat<'_, f32>, b: Mat<'_, f32>, beta: f32, c: MatMut<'_, f32>) {
+        via(Isa::Avx512, alpha, a, b, beta, c)
+    }
+    fn avx2(alpha: f32, a: Mat<'_, f32>, b: Mat<'_, f32>, beta: f32, c: MatMut<'_, f32>) {
+        via(Isa::Avx2Fma, alpha, a, b, beta, c)
+    }
+    type Gemm = fn(f32, Mat<'_, f32>, Mat<'_, f32>, f32, MatMut<'_, f32>);
+    fn supported() -> Vec<(Isa, Gemm)> {
+        [(Isa::Avx512, avx512 as Gemm), (Isa::Avx2Fma, avx2 as Gemm)]
+            .into_iter()
+            .filter(|(i, _)| i.is_supported())
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(cases(48))]
+
+        #[test]
+        fn match_naive(c in case(70)) {
+            for (_, gemm) in supported() {
+                run::<f32>(&c, gemm, f32::EPSILON as f64 / 2.0);
+            }
+        }
+
+        /// A row of C has the same bits computed alone as inside any batch: what makes a
+        /// streamed window score exactly like the same window in a batch.
+        #[test]
+        fn a_row_does_not_depend_on_the_other_rows(m in 1usize..40, k in 0usize..70, n in 1usize..70, beta in prop_oneof![Just(0.0f32), Just(1.0)], seed in any::<u64>()) {
+            let a: Vec<f32> = fill(m * k, seed).into_iter().map(|v| v as f32).collect();
+            let b: Vec<f32> = fill(k * n, seed ^ 7).into_iter().map(|v| v as f32).collect();
+            let c0: Vec<f32> = fill(m * n, seed ^ 9).into_iter().map(|v| v as f32).collect();
+            for (isa, _) in supported() {
+                let mut all = c0.clone();
+                via(isa, 1.0, Mat::new(&a, m, k), Mat::new(&b, k, n), beta, MatMut::new(&mut all, m, n));
+                for i in 0..m {
+                    let mut one = c0[i * n..(i + 1) * n].to_vec();
+                    via(isa, 1.0, Mat::new(&a[i * k..(i + 1) * k], 1, k), Mat::new(&b, k, n), beta, MatMut::new(&mut one, 1, n));
+                    let same = one.iter().zip(&all[i * n..(i + 1) * n]).all(|(x, y)| x.to_bits() == y.to_bits());
+                    prop_assert!(same, "{isa:?}: row {i} of {m} differs when computed alone");
+                }
+            }
+        }
+    }
+
+    /// K beyond one K block (256): the blocks accumulate into C, rows stay independent.
+    #[test]
+    fn long_k_spans_several_blocks() {
+        for &(m, k, n) in &[(9usize, 257usize, 33usize), (3, 513, 40), (17, 600, 70), (1, 1024, 129)] {
+            for beta in [0.0, 1.0] {
+                let case = Case {
+                    m,
+                    k,
+                    n,
+                    ta: false,
+                    tb: false,
+                    tc: false,
+                    pads: [1, 0, 2],
+                    alpha: 1.0,
+                    beta,
+                    seed: (m * k) as u64,
+                };
+                for (_, gemm) in supported() {
+                    run::<f32>(&case, gemm, f32::EPSILON as f64 / 2.0);
+                }
+            }
+            let a: Vec<f32> = fill(m * k, 3).into_iter().map(|v| v as f32).collect();
+            let b: Vec<f32> = fill(k * n, 4).into_iter().map(|v| v as f32).collect();
+            for (isa, _) in supported() {
+                let mut all = vec![0.0f32; m * n];
+                via(isa, 1.0, Mat::new(&a, m, k), Mat::new(&b, k, n), 0.0, MatMut::new(&mut all, m, n));
+                let mut last = vec![0.0f32; n];
+                via(isa, 1.0, Mat::new(&a[(m - 1) * k..], 1, k), Mat::new(&b, k, n), 0.0, MatMut::new(&mut last, 1, n));
+                assert!(last.iter().zip(&all[(m - 1) * n..]).all(|(x, y)| x.to_bits() == y.to_bits()), "{isa:?} k={k}");
+            }
+        }
+    }
+}

@@ -44,6 +44,11 @@ pub struct Cache<F> {
 }
 
 impl<F: Float> Cache<F> {
+    pub fn set_weights_generation(&mut self, generation: Option<u64>) {
+        self.l1.set_weights_generation(generation);
+        self.l2.set_weights_generation(generation);
+    }
+
     pub fn head(&self) -> &HeadCache<F> {
         &self.head
     }

@@ -50,6 +50,13 @@ pub struct Cache<F> {
 }
 
 impl<F: Float> Cache<F> {
+    pub fn set_weights_generation(&mut self, generation: Option<u64>) {
+        self.e1.set_weights_generation(generation);
+        self.e2.set_weights_generation(generation);
+        self.d1.set_weights_generation(generation);
+        self.d2.set_weights_generation(generation);
+    }
+
     /// The reconstruction `(T, B, F)` of the last forward pass.
     pub fn reconstruction(&self) -> &[F] {
         &self.recon

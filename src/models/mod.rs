@@ -167,6 +167,20 @@ pub enum Workspace<F> {
     Autoencoder(autoencoder::Cache<F>),
 }
 
+impl<F: Float> Workspace<F> {
+    /// Declares the version of the weights the next passes use (see
+    /// [`Weights`](crate::params::Weights)); layers then keep their transposed weights while
+    /// it stays the same. `None` (the default) rebuilds them every pass.
+    pub fn set_weights_generation(&mut self, generation: Option<u64>) {
+        match self {
+            Workspace::Standard(c) => c.set_weights_generation(generation),
+            Workspace::Bidirectional(c) => c.set_weights_generation(generation),
+            Workspace::Attention(c) => c.set_weights_generation(generation),
+            Workspace::Autoencoder(c) => c.set_weights_generation(generation),
+        }
+    }
+}
+
 impl Model {
     pub fn new(config: ModelConfig) -> Result<Self> {
         config.validate()?;

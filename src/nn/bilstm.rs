@@ -28,6 +28,14 @@ pub struct BiLstmCache<F> {
     dy_half: Vec<F>, // one direction's share of dy
 }
 
+impl<F: Float> BiLstmCache<F> {
+    /// See [`LstmCache::set_weights_generation`].
+    pub fn set_weights_generation(&mut self, generation: Option<u64>) {
+        self.forward.set_weights_generation(generation);
+        self.reverse.set_weights_generation(generation);
+    }
+}
+
 impl BiLstm {
     pub fn new(layout: &mut ParamLayout, prefix: &str, input: usize, hidden: usize) -> Self {
         BiLstm {

@@ -15,6 +15,7 @@
 //! and slot t the state after x_t. Either way the output sequence (T, B, H) is a contiguous
 //! run of slots, and so are the previous states of all steps (for dW_hh).
 
+use kubelstm_kernels::gemm::transpose;
 use kubelstm_kernels::{gemm, Mat, MatMut};
 use rand::Rng;
 
@@ -50,16 +51,30 @@ pub struct LstmCache<F> {
     batch: usize,
     hidden: usize,
     reverse: bool,
-    bias: Vec<F>,  // (4H) b_ih + b_hh
-    gates: Vec<F>, // (T, B, 4H) activations i, f, g, o
-    c: Vec<F>,     // (T+1, B, H) slots
-    h: Vec<F>,     // (T+1, B, H) slots
-    dpre: Vec<F>,  // (T, B, 4H) gradient of the pre-activations
-    dh: Vec<F>,    // (B, H) gradient reaching h of the current step
-    dc: Vec<F>,    // (B, H) gradient reaching c of the current step
+    bias: Vec<F>,   // (4H) b_ih + b_hh
+    gates: Vec<F>,  // (T, B, 4H) activations i, f, g, o
+    c: Vec<F>,      // (T+1, B, H) slots
+    h: Vec<F>,      // (T+1, B, H) slots
+    dpre: Vec<F>,   // (T, B, 4H) gradient of the pre-activations
+    dh: Vec<F>,     // (B, H) gradient reaching h of the current step
+    dc: Vec<F>,     // (B, H) gradient reaching c of the current step
+    w_ih_t: Vec<F>, // (I, 4H) W_ihᵀ, row-major: the GEMM kernels read B by rows
+    w_hh_t: Vec<F>, // (H, 4H) W_hhᵀ
+    /// Version of the weights the caller promises for the next forward pass; `None` means
+    /// "unknown" and the transposes are redone every pass.
+    weights_generation: Option<u64>,
+    transposed_generation: Option<u64>,
 }
 
 impl<F: Float> LstmCache<F> {
+    /// Declares that the weights passed to the next forward pass are version `generation`
+    /// (`None`: unknown). While the version stays the same the layer reuses its transposed
+    /// weights instead of rebuilding them; the caller must change it whenever the weights
+    /// change (the trainer bumps it after every update, a scorer never changes it).
+    pub fn set_weights_generation(&mut self, generation: Option<u64>) {
+        self.weights_generation = generation;
+    }
+
     fn block(&self) -> usize {
         self.batch * self.hidden
     }
@@ -155,15 +170,22 @@ impl Lstm {
         for ((b, &bi), &bh) in cache.bias.iter_mut().zip(self.b_ih.of(p)).zip(self.b_hh.of(p)) {
             *b = bi + bh;
         }
+        if cache.weights_generation.is_none() || cache.weights_generation != cache.transposed_generation {
+            resize(&mut cache.w_ih_t, n_in * 4 * h);
+            resize(&mut cache.w_hh_t, h * 4 * h);
+            transpose(&mut cache.w_ih_t, self.w_ih.of(p), 4 * h, n_in);
+            transpose(&mut cache.w_hh_t, self.w_hh.of(p), 4 * h, h);
+            cache.transposed_generation = cache.weights_generation;
+        }
         // Input projection of every step at once: gates (TB, 4H) = x (TB, I) · W_ihᵀ + b.
-        let w_ih = Mat::new(self.w_ih.of(p), 4 * h, n_in);
-        gemm(F::ONE, Mat::new(x, rows, n_in), w_ih.t(), F::ZERO, MatMut::new(&mut cache.gates, rows, 4 * h));
+        let w_ih_t = Mat::new(&cache.w_ih_t, n_in, 4 * h);
+        gemm(F::ONE, Mat::new(x, rows, n_in), w_ih_t, F::ZERO, MatMut::new(&mut cache.gates, rows, 4 * h));
         F::add_bias_rows(&mut cache.gates, &cache.bias);
 
         let init = if self.reverse { steps } else { 0 };
         cache.h[init * block..(init + 1) * block].fill(F::ZERO);
         cache.c[init * block..(init + 1) * block].fill(F::ZERO);
-        let w_hh_t = Mat::new(self.w_hh.of(p), 4 * h, h).t();
+        let w_hh_t = Mat::new(&cache.w_hh_t, h, 4 * h);
         for t in self.order(steps) {
             let (prev, cur) = self.slots(t);
             let gates_t = &mut cache.gates[t * batch * 4 * h..(t + 1) * batch * 4 * h];

@@ -13,6 +13,7 @@ use rayon::prelude::*;
 use crate::models::{DropoutSeed, Model, Objective, Workspace};
 use crate::nn::loss::weighted_bce_with_logits;
 use crate::nn::resize;
+use crate::params::Weights;
 use crate::train::Windows;
 use crate::{Error, Result};
 
@@ -81,7 +82,7 @@ impl Engine {
     /// for classifiers, mean reconstruction error otherwise.
     pub fn backward(
         &mut self,
-        params: &[f32],
+        weights: &Weights<f32>,
         windows: &dyn Windows,
         ids: &[usize],
         class_weights: [f64; 2],
@@ -89,6 +90,7 @@ impl Engine {
         outputs: &mut [f32],
     ) -> f64 {
         assert_eq!(outputs.len(), ids.len(), "backward: one output per window");
+        let (params, generation) = (weights.values(), Some(weights.generation()));
         let batch = ids.len();
         let (steps, features) = (windows.steps(), windows.features());
         let Engine { model, pool, shards } = self;
@@ -101,6 +103,7 @@ impl Engine {
             resize(&mut shard.x, steps * n * features);
             windows.gather(ids, &mut shard.x);
             let seed = Some(DropoutSeed { seed: dropout_seed, first_sample: range.start });
+            shard.ws.set_weights_generation(generation);
             out.copy_from_slice(model.forward(&mut shard.ws, params, &shard.x, steps, n, seed));
             resize(&mut shard.d_out, n);
             // Each shard's loss is a mean over its n windows; rescale to the batch mean.
@@ -161,8 +164,16 @@ impl Engine {
 
     /// Inference outputs (logits or reconstruction errors) of windows `ids`, `chunk` windows
     /// at a time split across the threads.
-    pub fn predict(&mut self, params: &[f32], windows: &dyn Windows, ids: &[usize], chunk: usize, outputs: &mut [f32]) {
+    pub fn predict(
+        &mut self,
+        weights: &Weights<f32>,
+        windows: &dyn Windows,
+        ids: &[usize],
+        chunk: usize,
+        outputs: &mut [f32],
+    ) {
         assert_eq!(outputs.len(), ids.len(), "predict: one output per window");
+        let (params, generation) = (weights.values(), Some(weights.generation()));
         let (steps, features) = (windows.steps(), windows.features());
         let Engine { model, pool, shards } = self;
         let model = &*model;
@@ -172,6 +183,7 @@ impl Engine {
                 let n = range.len();
                 resize(&mut shard.x, steps * n * features);
                 windows.gather(&ids[range.clone()], &mut shard.x);
+                shard.ws.set_weights_generation(generation);
                 out.copy_from_slice(model.forward(&mut shard.ws, params, &shard.x, steps, n, None));
             });
         }

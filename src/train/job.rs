@@ -24,6 +24,7 @@ use crate::data::windows::check_lengths;
 use crate::data::{Dataset, LabelAt, LoadOptions, Part, Scaler, ScalerKind, Series, SplitConfig, Splits, WindowIndex};
 use crate::metrics::{Evaluation, Threshold};
 use crate::models::{Arch, Model, ModelConfig, Objective};
+use crate::params::Weights;
 use crate::plot;
 use crate::train::{fit, Engine, EpochRecord, History, Observer, TrainOutcome, TrainSettings, Windows};
 use crate::{Error, Result};
@@ -474,10 +475,11 @@ pub fn run(settings: &JobSettings, interrupt: Arc<AtomicBool>) -> Result<JobResu
     }
 
     // Scores of the validation split choose the threshold; the test split only measures.
+    let best = Weights::new(outcome.params.clone());
     let score_split = |engine: &mut Engine, w: &SplitWindows<'_>| -> Vec<f64> {
         let ids: Vec<usize> = (0..w.len()).collect();
         let mut out = vec![0.0f32; ids.len()];
-        engine.predict(&outcome.params, w, &ids, 1024, &mut out);
+        engine.predict(&best, w, &ids, 1024, &mut out);
         out.iter().map(|&o| f64::from(model.score(o))).collect()
     };
     let val_scores = score_split(&mut engine, &validation);

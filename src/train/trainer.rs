@@ -19,6 +19,7 @@ use crate::metrics::{confusion_matrix, percentile, roc_auc};
 use crate::models::Objective;
 use crate::nn::loss::weighted_bce_with_logits;
 use crate::optim::{clip_global_norm, Adam, AdamConfig, EarlyStopping, ReduceOnPlateau, Verdict};
+use crate::params::Weights;
 use crate::train::{Engine, EpochRecord, History, SplitMetrics, Windows};
 use crate::{Error, Result};
 
@@ -138,7 +139,7 @@ fn step_seed(seed: u64, epoch: usize, batch: usize) -> u64 {
 /// Trains `params` on the windows of `train`, validating on those of `validation`.
 pub fn fit(
     engine: &mut Engine,
-    mut params: Vec<f32>,
+    params: Vec<f32>,
     train: &dyn Windows,
     validation: &dyn Windows,
     settings: &TrainSettings,
@@ -152,9 +153,10 @@ pub fn fit(
     }
     let objective = engine.model.config.objective;
     let mut adam = Adam::new(settings.adam, params.len());
+    let mut params = Weights::new(params);
     let mut plateau = settings.plateau.clone();
     let mut early = EarlyStopping::new(settings.patience);
-    let mut best_params = params.clone();
+    let mut best_params = params.values().to_vec();
     let mut history = History::default();
     let train_ids: Vec<usize> = (0..train.len()).collect();
     let val_ids: Vec<usize> = (0..validation.len()).collect();
@@ -194,7 +196,7 @@ pub fn fit(
                     message: format!("{what} became NaN or infinite (loss {loss}); try a lower --learning-rate"),
                 });
             }
-            adam.update(&mut params, engine.gradient());
+            adam.update(params.values_mut(), engine.gradient());
             loss_sum += loss * ids.len() as f64;
             done += ids.len();
             samples_seen += ids.len();
@@ -232,9 +234,9 @@ pub fn fit(
         };
         let best = verdict == Verdict::Improved;
         if best {
-            best_params.copy_from_slice(&params);
+            best_params.copy_from_slice(params.values());
         }
-        observer.epoch_done(&record, best, &params)?;
+        observer.epoch_done(&record, best, params.values())?;
         history.epochs.push(record);
         if verdict == Verdict::Stop {
             stopped_early = true;
@@ -244,7 +246,7 @@ pub fn fit(
     let best_epoch = early.best_epoch();
     let seconds = started.elapsed().as_secs_f64();
     Ok(TrainOutcome {
-        params: if best_epoch.is_some() { best_params } else { params },
+        params: if best_epoch.is_some() { best_params } else { params.into_values() },
         history,
         best_epoch,
         stopped_early,

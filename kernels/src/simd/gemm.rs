@@ -1,0 +1,361 @@
+//! `f32` GEMM micro-kernels for the shapes of an LSTM: `C (M, N) = α · A (M, K) · B (K, N) + β · C`
+//! where B and C have unit column stride (their rows are contiguous) and A has any strides.
+//!
+//! Why not `matrixmultiply` for these: it packs B on every call. The LSTM recurrence
+//! multiplies by the same weights T times per pass, with M = the batch (1 to a few hundred),
+//! so repacking dominates at small batches and is most of a batch-1 forward. These kernels
+//! read B in place, row by row: for each K step a row segment of `NR` columns is loaded and
+//! multiplied by `MR` broadcast elements of A into `MR × NR` register accumulators (AVX-512:
+//! 8 × 32, and for the last few rows — all of a batch of one — panels up to 128 wide so the
+//! FMA chains still hide their latency; AVX2: 6 × 16). A column panel of B (K × NR) stays in L1 while the row blocks of A
+//! stream past it. Callers hand in Wᵀ as a row-major copy (transposed once per pass).
+//!
+//! **Every element of C is, per K block of 256, one FMA chain over the block's k in order,
+//! started from zero, then combined with C.** Row and column remainders use the same chains
+//! (fewer rows, masked loads) and the K blocks depend on K alone, so an element's bits do not
+//! depend on M, N or where it sits: a window scored alone gives the same bits as inside a batch.
+
+#[cfg(target_arch = "x86_64")]
+use core::arch::x86_64::*;
+
+use crate::gemm::{Mat, MatMut};
+
+/// Whether [`gemm`] can take this product: B and C with rows contiguous.
+pub fn applicable(b: &Mat<'_, f32>, c: &MatMut<'_, f32>) -> bool {
+    (b.cs == 1 || b.cols <= 1) && (c.cs == 1 || c.cols <= 1)
+}
+
+/// Depth of a K block: a 32-column panel of B over one block (32 KB) stays in L1 while the
+/// row blocks of A stream past it.
+const KC: usize = 256;
+
+/// Splits K into blocks of [`KC`] (the last one shorter). The first block combines with C by
+/// the caller's β, the others accumulate (β = 1). The split depends on K alone, so every
+/// element of C still has the same arithmetic whatever M, N or its position.
+#[inline(always)]
+fn k_blocks(k: usize, beta: f32, mut pass: impl FnMut(usize, usize, f32)) {
+    if k == 0 {
+        pass(0, 0, beta);
+        return;
+    }
+    let mut k0 = 0;
+    while k0 < k {
+        let len = KC.min(k - k0);
+        pass(k0, len, if k0 == 0 { beta } else { 1.0 });
+        k0 += len;
+    }
+}
+
+/// The loop nest shared by both instruction sets: column panels outside, row blocks inside.
+/// `kernel(rows, m0, n0, cols)` computes C[m0..m0+rows, n0..n0+cols].
+#[inline(always)]
+fn blocks(m: usize, n: usize, mr: usize, nr: usize, mut kernel: impl FnMut(usize, usize, usize, usize)) {
+    let mut n0 = 0;
+    while n0 < n {
+        let cols = nr.min(n - n0);
+        let mut m0 = 0;
+        while m0 < m {
+            let rows = mr.min(m - m0);
+            kernel(rows, m0, n0, cols);
+            m0 += mr;
+        }
+        n0 += nr;
+    }
+}
+
+// ------------------------------------------------------------------------------- AVX-512
+
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use super::*;
+
+    /// Rows per block in the bulk of C.
+    pub(super) const MR: usize = 8;
+    const LANES: usize = 16;
+
+    /// C[0..R, 0..cols] of one block, `V` vectors (16·V columns) wide. Pointers are at the
+    /// block's origin.
+    ///
+    /// # Safety
+    /// The CPU has AVX-512F. For every i < R, l < k, j < cols: `a + i·rsa + l·csa`,
+    /// `b + l·ldb + j` and `c + i·ldc + j` are in bounds; cols ≤ 16·V.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn block<const R: usize, const V: usize>(
+        k: usize,
+        a: *const f32,
+        rsa: usize,
+        csa: usize,
+        b: *const f32,
+        ldb: usize,
+        c: *mut f32,
+        ldc: usize,
+        cols: usize,
+        alpha: f32,
+        beta: f32,
+    ) {
+        let mut acc = [[_mm512_setzero_ps(); V]; R];
+        let full = cols == V * LANES;
+        let mut masks = [0 as __mmask16; V];
+        for (v, m) in masks.iter_mut().enumerate() {
+            let n = cols.saturating_sub(v * LANES).min(LANES);
+            *m = ((1u32 << n) - 1) as __mmask16;
+        }
+        if full {
+            for l in 0..k {
+                let bp = b.add(l * ldb);
+                let mut bv = [_mm512_setzero_ps(); V];
+                for (v, x) in bv.iter_mut().enumerate() {
+                    *x = _mm512_loadu_ps(bp.add(v * LANES));
+                }
+                let ap = a.add(l * csa);
+                for (i, row) in acc.iter_mut().enumerate() {
+                    let ai = _mm512_set1_ps(*ap.add(i * rsa));
+                    for (x, &bx) in row.iter_mut().zip(&bv) {
+                        *x = _mm512_fmadd_ps(ai, bx, *x);
+                    }
+                }
+            }
+        } else {
+            for l in 0..k {
+                let bp = b.add(l * ldb);
+                let mut bv = [_mm512_setzero_ps(); V];
+                for (v, x) in bv.iter_mut().enumerate() {
+                    *x = _mm512_maskz_loadu_ps(masks[v], bp.add(v * LANES));
+                }
+                let ap = a.add(l * csa);
+                for (i, row) in acc.iter_mut().enumerate() {
+                    let ai = _mm512_set1_ps(*ap.add(i * rsa));
+                    for (x, &bx) in row.iter_mut().zip(&bv) {
+                        *x = _mm512_fmadd_ps(ai, bx, *x);
+                    }
+                }
+            }
+        }
+        let va = _mm512_set1_ps(alpha);
+        let vb = _mm512_set1_ps(beta);
+        for (i, row) in acc.iter().enumerate() {
+            let cp = c.add(i * ldc);
+            if full {
+                for (v, &x) in row.iter().enumerate() {
+                    let out = combine(x, va, vb, beta, || _mm512_loadu_ps(cp.add(LANES * v)));
+                    _mm512_storeu_ps(cp.add(LANES * v), out);
+                }
+            } else {
+                // Partial rows go through a stack copy: masked 512-bit stores are slow on Zen 4.
+                let mut tmp = [[0.0f32; LANES]; V];
+                let t = tmp.as_mut_ptr() as *mut f32;
+                core::ptr::copy_nonoverlapping(cp, t, cols);
+                for (v, &x) in row.iter().enumerate() {
+                    let out = combine(x, va, vb, beta, || _mm512_loadu_ps(t.add(LANES * v)));
+                    _mm512_storeu_ps(t.add(LANES * v), out);
+                }
+                core::ptr::copy_nonoverlapping(t, cp, cols);
+            }
+        }
+    }
+
+    /// `α·acc + β·c`, not reading c when β = 0 (it may be uninitialised garbage).
+    #[inline(always)]
+    unsafe fn combine(acc: __m512, va: __m512, vb: __m512, beta: f32, load_c: impl FnOnce() -> __m512) -> __m512 {
+        if beta == 0.0 {
+            _mm512_mul_ps(va, acc)
+        } else {
+            _mm512_fmadd_ps(va, acc, _mm512_mul_ps(vb, load_c()))
+        }
+    }
+
+    /// # Safety
+    /// The CPU has AVX-512F, and the views were checked by `gemm::check_shapes`.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn gemm(alpha: f32, a: &Mat<'_, f32>, b: &Mat<'_, f32>, beta: f32, c: &mut MatMut<'_, f32>) {
+        let (ap, bp, cp) = (a.data.as_ptr(), b.data.as_ptr(), c.data.as_mut_ptr());
+        let (rsa, csa, ldb, ldc) = (a.rs, a.cs, b.rs, c.rs);
+        k_blocks(a.cols, beta, |k0, k, beta| {
+            pass(alpha, ap.add(k0 * csa), rsa, csa, bp.add(k0 * ldb), ldb, beta, cp, ldc, c.rows, c.cols, k)
+        });
+    }
+
+    /// One K block of the product: C = α·A·B + β·C over `k` columns of A.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn pass(
+        alpha: f32,
+        ap: *const f32,
+        rsa: usize,
+        csa: usize,
+        bp: *const f32,
+        ldb: usize,
+        beta: f32,
+        cp: *mut f32,
+        ldc: usize,
+        m: usize,
+        n: usize,
+        k: usize,
+    ) {
+        // Full blocks of 8 rows × 32 columns: 16 accumulators.
+        let bulk = m - m % MR;
+        blocks(bulk, n, MR, 2 * LANES, |_, m0, n0, cols| {
+            block::<8, 2>(k, ap.add(m0 * rsa), rsa, csa, bp.add(n0), ldb, cp.add(m0 * ldc + n0), ldc, cols, alpha, beta)
+        });
+        // The remaining rows in panels wide enough for at least 8 independent FMA chains
+        // (one row: 128 columns), so a batch of one is not bound by FMA latency. Each
+        // element is still the same chain over k, so the bits match the 8-row blocks.
+        let rest = m - bulk;
+        if rest == 0 {
+            return;
+        }
+        let (a0, c0) = (ap.add(bulk * rsa), cp.add(bulk * ldc));
+        macro_rules! go {
+            ($r:literal, $v:literal) => {
+                blocks(1, n, 1, $v * LANES, |_, _, n0, cols| {
+                    block::<$r, $v>(k, a0, rsa, csa, bp.add(n0), ldb, c0.add(n0), ldc, cols, alpha, beta)
+                })
+            };
+        }
+        match rest {
+            7 => go!(7, 2),
+            6 => go!(6, 2),
+            5 => go!(5, 2),
+            4 => go!(4, 2),
+            3 => go!(3, 4),
+            2 => go!(2, 4),
+            _ => go!(1, 8),
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------- AVX2 + FMA
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use super::*;
+
+    pub(super) const MR: usize = 6;
+    pub(super) const NR: usize = 16;
+
+    /// Lane mask selecting the first `n` (≤ 8) lanes, for `maskload`.
+    #[inline(always)]
+    unsafe fn lanes(n: usize) -> __m256i {
+        let idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        _mm256_cmpgt_epi32(_mm256_set1_epi32(n as i32), idx)
+    }
+
+    /// As the AVX-512 block, with 2 × 8 lanes.
+    ///
+    /// # Safety
+    /// The CPU has AVX2 and FMA; bounds as for the AVX-512 block with cols ≤ 16.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn block<const R: usize>(
+        k: usize,
+        a: *const f32,
+        rsa: usize,
+        csa: usize,
+        b: *const f32,
+        ldb: usize,
+        c: *mut f32,
+        ldc: usize,
+        cols: usize,
+        alpha: f32,
+        beta: f32,
+    ) {
+        let mut acc = [[_mm256_setzero_ps(); 2]; R];
+        let full = cols == NR;
+        let (k0, k1) = (lanes(cols.min(8)), lanes(cols.saturating_sub(8)));
+        for l in 0..k {
+            let bp = b.add(l * ldb);
+            let (b0, b1) = if full {
+                (_mm256_loadu_ps(bp), _mm256_loadu_ps(bp.add(8)))
+            } else {
+                (_mm256_maskload_ps(bp, k0), _mm256_maskload_ps(bp.add(8), k1))
+            };
+            let ap = a.add(l * csa);
+            for (i, row) in acc.iter_mut().enumerate() {
+                let ai = _mm256_set1_ps(*ap.add(i * rsa));
+                row[0] = _mm256_fmadd_ps(ai, b0, row[0]);
+                row[1] = _mm256_fmadd_ps(ai, b1, row[1]);
+            }
+        }
+        let va = _mm256_set1_ps(alpha);
+        let vb = _mm256_set1_ps(beta);
+        for (i, row) in acc.iter().enumerate() {
+            let cp = c.add(i * ldc);
+            let mut tmp = [0.0f32; NR];
+            let dst = if full { cp } else { tmp.as_mut_ptr() };
+            if !full {
+                core::ptr::copy_nonoverlapping(cp, dst, cols);
+            }
+            for (h, &v) in row.iter().enumerate() {
+                let out = if beta == 0.0 {
+                    _mm256_mul_ps(va, v)
+                } else {
+                    _mm256_fmadd_ps(va, v, _mm256_mul_ps(vb, _mm256_loadu_ps(dst.add(8 * h))))
+                };
+                _mm256_storeu_ps(dst.add(8 * h), out);
+            }
+            if !full {
+                core::ptr::copy_nonoverlapping(dst, cp, cols);
+            }
+        }
+    }
+
+    /// # Safety
+    /// The CPU has AVX2 and FMA, and the views were checked by `gemm::check_shapes`.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn gemm(alpha: f32, a: &Mat<'_, f32>, b: &Mat<'_, f32>, beta: f32, c: &mut MatMut<'_, f32>) {
+        let (ap, bp, cp) = (a.data.as_ptr(), b.data.as_ptr(), c.data.as_mut_ptr());
+        let (rsa, csa, ldb, ldc, m, n) = (a.rs, a.cs, b.rs, c.rs, c.rows, c.cols);
+        k_blocks(a.cols, beta, |k0, k, beta| {
+            let (ap, bp) = (ap.add(k0 * csa), bp.add(k0 * ldb));
+            blocks(m, n, MR, NR, |rows, m0, n0, cols| {
+                let (a0, b0, c0) = (ap.add(m0 * rsa), bp.add(n0), cp.add(m0 * ldc + n0));
+                macro_rules! go {
+                    ($r:literal) => {
+                        block::<$r>(k, a0, rsa, csa, b0, ldb, c0, ldc, cols, alpha, beta)
+                    };
+                }
+                match rows {
+                    6 => go!(6),
+                    5 => go!(5),
+                    4 => go!(4),
+                    3 => go!(3),
+                    2 => go!(2),
+                    _ => go!(1),
+                }
+            });
+        });
+    }
+}
+
+/// Runs the product on `isa`'s micro-kernel; returns false (and does nothing) when this
+/// instruction set has none or the layout does not fit ([`applicable`]). The caller has
+/// checked the views with `gemm::check_shapes`.
+pub fn gemm(
+    isa: crate::Isa,
+    alpha: f32,
+    a: &Mat<'_, f32>,
+    b: &Mat<'_, f32>,
+    beta: f32,
+    c: &mut MatMut<'_, f32>,
+) -> bool {
+    if !applicable(b, c) || c.rows == 0 || c.cols == 0 {
+        return false;
+    }
+    // The column stride of a 1-column view is irrelevant; make it unit so the kernels'
+    // arithmetic stays in bounds.
+    let b = Mat { cs: 1, ..*b };
+    let mut c = MatMut { data: &mut *c.data, cs: 1, ..*c };
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: dispatch only reports Avx512 after run-time detection of avx512f, and the
+        // caller checked every view against its slice (check_shapes), so each address the
+        // kernel forms (row < M, col < N, k < K) is inside its slice.
+        crate::Isa::Avx512 => unsafe { avx512::gemm(alpha, a, &b, beta, &mut c) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: as above, for avx2 and fma.
+        crate::Isa::Avx2Fma => unsafe { avx2::gemm(alpha, a, &b, beta, &mut c) },
+        _ => return false,
+    }
+    true
+}
