@@ -330,6 +330,22 @@ mod micro_kernels {
             }
         }
 
+        /// Products with B = Wᵀ (W's rows contiguous) run as dot products; a row of C is
+        /// still independent of the other rows, and of the other columns too.
+        #[test]
+        fn transposed_b_rows_and_columns_are_independent(m in 1usize..20, k in 0usize..70, n in 1usize..20, seed in any::<u64>()) {
+            let a: Vec<f32> = fill(m * k, seed).into_iter().map(|v| v as f32).collect();
+            let w: Vec<f32> = fill(n * k, seed ^ 5).into_iter().map(|v| v as f32).collect();
+            for (isa, _) in supported() {
+                let mut all = vec![0.0f32; m * n];
+                via(isa, 1.0, Mat::new(&a, m, k), Mat::new(&w, n, k).t(), 0.0, MatMut::new(&mut all, m, n));
+                let (i, j) = (m - 1, n / 2);
+                let mut one = [0.0f32];
+                via(isa, 1.0, Mat::new(&a[i * k..(i + 1) * k], 1, k), Mat::new(&w[j * k..(j + 1) * k], 1, k).t(), 0.0, MatMut::new(&mut one, 1, 1));
+                prop_assert_eq!(one[0].to_bits(), all[i * n + j].to_bits(), "{:?}: C[{}, {}] differs alone", isa, i, j);
+            }
+        }
+
         /// A row of C has the same bits computed alone as inside any batch: what makes a
         /// streamed window score exactly like the same window in a batch.
         #[test]

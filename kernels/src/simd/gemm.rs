@@ -21,8 +21,10 @@ use core::arch::x86_64::*;
 use crate::gemm::{Mat, MatMut};
 
 /// Whether [`gemm`] can take this product: B and C with rows contiguous.
+/// The choice depends on B's strides alone (never on M), so a product always takes the
+/// same path whatever the batch.
 pub fn applicable(b: &Mat<'_, f32>, c: &MatMut<'_, f32>) -> bool {
-    (b.cs == 1 || b.cols <= 1) && (c.cs == 1 || c.cols <= 1)
+    b.cs == 1 && (c.cs == 1 || c.cols <= 1)
 }
 
 /// Depth of a K block: a 32-column panel of B over one block (32 KB) stays in L1 while the
@@ -328,6 +330,138 @@ mod avx2 {
     }
 }
 
+// ------------------------------------------------------------------------------- Aᵀ-free dot products
+//
+// `C = α · A · Wᵀ + β · C` where W (N, K) has contiguous rows — a Dense layer `x Wᵀ` or the
+// attention scores `X Xᵀ` — computed as dot products of rows: no transposed copy of W. Each
+// element is a vector-lane FMA chain over k in steps of the vector width, then a fixed-tree
+// lane sum: still the same arithmetic whatever M, N and the element's position.
+
+/// Whether [`gemm`] takes this product as dot products: B is the transpose of a matrix with
+/// contiguous rows, and A's rows are contiguous too.
+pub fn applicable_nt(a: &Mat<'_, f32>, b: &Mat<'_, f32>, c: &MatMut<'_, f32>) -> bool {
+    b.cs != 1 && b.rs == 1 && (a.cs == 1 || a.cols <= 1) && (c.cs == 1 || c.cols <= 1)
+}
+
+#[cfg(target_arch = "x86_64")]
+mod nt512 {
+    use super::*;
+
+    const LANES: usize = 16;
+    /// Rows of A and of W per block: 4 × 4 accumulators, 8 loads per 16 FMAs.
+    pub(super) const R: usize = 4;
+
+    /// Lane-sum in a fixed tree.
+    #[inline(always)]
+    unsafe fn sum(v: __m512) -> f32 {
+        let lo = _mm512_castps512_ps256(v);
+        let hi = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(v)));
+        let o = _mm256_add_ps(lo, hi);
+        let q = _mm_add_ps(_mm256_castps256_ps128(o), _mm256_extractf128_ps::<1>(o));
+        let d = _mm_add_ps(q, _mm_movehl_ps(q, q));
+        _mm_cvtss_f32(_mm_add_ss(d, _mm_movehdup_ps(d)))
+    }
+
+    /// C[0..RA, 0..RB] = dots of RA rows of A with RB rows of W.
+    ///
+    /// # Safety
+    /// AVX-512F; rows i < RA of A (`a + i·lda`, k elements), rows j < RB of W (`w + j·ldw`,
+    /// k elements) and `c + i·ldc + j` are in bounds.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn block<const RA: usize, const RB: usize>(
+        k: usize,
+        a: *const f32,
+        lda: usize,
+        w: *const f32,
+        ldw: usize,
+        c: *mut f32,
+        ldc: usize,
+        alpha: f32,
+        beta: f32,
+    ) {
+        let mut acc = [[_mm512_setzero_ps(); RB]; RA];
+        let mut l = 0;
+        while l + LANES <= k {
+            let mut wv = [_mm512_setzero_ps(); RB];
+            for (j, x) in wv.iter_mut().enumerate() {
+                *x = _mm512_loadu_ps(w.add(j * ldw + l));
+            }
+            for (i, row) in acc.iter_mut().enumerate() {
+                let av = _mm512_loadu_ps(a.add(i * lda + l));
+                for (x, &wx) in row.iter_mut().zip(&wv) {
+                    *x = _mm512_fmadd_ps(av, wx, *x);
+                }
+            }
+            l += LANES;
+        }
+        if l < k {
+            let mask = ((1u32 << (k - l)) - 1) as __mmask16;
+            let mut wv = [_mm512_setzero_ps(); RB];
+            for (j, x) in wv.iter_mut().enumerate() {
+                *x = _mm512_maskz_loadu_ps(mask, w.add(j * ldw + l));
+            }
+            for (i, row) in acc.iter_mut().enumerate() {
+                let av = _mm512_maskz_loadu_ps(mask, a.add(i * lda + l));
+                for (x, &wx) in row.iter_mut().zip(&wv) {
+                    *x = _mm512_fmadd_ps(av, wx, *x);
+                }
+            }
+        }
+        for (i, row) in acc.iter().enumerate() {
+            for (j, &x) in row.iter().enumerate() {
+                let dst = c.add(i * ldc + j);
+                let dot = alpha * sum(x);
+                *dst = if beta == 0.0 { dot } else { dot + beta * *dst };
+            }
+        }
+    }
+
+    /// # Safety
+    /// AVX-512F, views checked by `gemm::check_shapes`, layout per [`applicable_nt`].
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn gemm(alpha: f32, a: &Mat<'_, f32>, b: &Mat<'_, f32>, beta: f32, c: &mut MatMut<'_, f32>) {
+        let (k, m, n) = (a.cols, c.rows, c.cols);
+        let (ap, wp, cp) = (a.data.as_ptr(), b.data.as_ptr(), c.data.as_mut_ptr());
+        // B = Wᵀ: W's row j is B's column j, at wp + j·b.cs.
+        let (lda, ldw, ldc) = (a.rs, b.cs, c.rs);
+        let mut i0 = 0;
+        while i0 < m {
+            let ra = R.min(m - i0);
+            let mut j0 = 0;
+            while j0 < n {
+                let rb = R.min(n - j0);
+                let (a0, w0, c0) = (ap.add(i0 * lda), wp.add(j0 * ldw), cp.add(i0 * ldc + j0));
+                macro_rules! go {
+                    ($ra:literal, $rb:literal) => {
+                        block::<$ra, $rb>(k, a0, lda, w0, ldw, c0, ldc, alpha, beta)
+                    };
+                }
+                match (ra, rb) {
+                    (4, 4) => go!(4, 4),
+                    (4, 3) => go!(4, 3),
+                    (4, 2) => go!(4, 2),
+                    (4, _) => go!(4, 1),
+                    (3, 4) => go!(3, 4),
+                    (3, 3) => go!(3, 3),
+                    (3, 2) => go!(3, 2),
+                    (3, _) => go!(3, 1),
+                    (2, 4) => go!(2, 4),
+                    (2, 3) => go!(2, 3),
+                    (2, 2) => go!(2, 2),
+                    (2, _) => go!(2, 1),
+                    (_, 4) => go!(1, 4),
+                    (_, 3) => go!(1, 3),
+                    (_, 2) => go!(1, 2),
+                    (_, _) => go!(1, 1),
+                }
+                j0 += R;
+            }
+            i0 += R;
+        }
+    }
+}
+
 /// Runs the product on `isa`'s micro-kernel; returns false (and does nothing) when this
 /// instruction set has none or the layout does not fit ([`applicable`]). The caller has
 /// checked the views with `gemm::check_shapes`.
@@ -339,22 +473,35 @@ pub fn gemm(
     beta: f32,
     c: &mut MatMut<'_, f32>,
 ) -> bool {
-    if !applicable(b, c) || c.rows == 0 || c.cols == 0 {
+    if c.rows == 0 || c.cols == 0 {
         return false;
     }
-    // The column stride of a 1-column view is irrelevant; make it unit so the kernels'
+    #[cfg(target_arch = "x86_64")]
+    if isa == crate::Isa::Avx512 && applicable_nt(a, b, c) {
+        let a = Mat { cs: 1, ..*a };
+        let b = Mat { rs: 1, ..*b };
+        let mut c = MatMut { data: &mut *c.data, cs: 1, ..*c };
+        // SAFETY: Avx512 is only reported after run-time detection of avx512f; the caller
+        // checked the views (check_shapes), so every row the kernel reads or writes lies
+        // inside its slice.
+        unsafe { nt512::gemm(alpha, &a, &b, beta, &mut c) };
+        return true;
+    }
+    if !applicable(b, c) {
+        return false;
+    }
+    // The column stride of a 1-column C is irrelevant; make it unit so the kernels'
     // arithmetic stays in bounds.
-    let b = Mat { cs: 1, ..*b };
     let mut c = MatMut { data: &mut *c.data, cs: 1, ..*c };
     match isa {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: dispatch only reports Avx512 after run-time detection of avx512f, and the
         // caller checked every view against its slice (check_shapes), so each address the
         // kernel forms (row < M, col < N, k < K) is inside its slice.
-        crate::Isa::Avx512 => unsafe { avx512::gemm(alpha, a, &b, beta, &mut c) },
+        crate::Isa::Avx512 => unsafe { avx512::gemm(alpha, a, b, beta, &mut c) },
         #[cfg(target_arch = "x86_64")]
         // SAFETY: as above, for avx2 and fma.
-        crate::Isa::Avx2Fma => unsafe { avx2::gemm(alpha, a, &b, beta, &mut c) },
+        crate::Isa::Avx2Fma => unsafe { avx2::gemm(alpha, a, b, beta, &mut c) },
         _ => return false,
     }
     true
