@@ -209,7 +209,7 @@ impl TrainStep {
         self.cursor += batch;
         self.step += 1;
         let loss = self.engine.backward(&self.params, pool, &self.ids, class_weights, self.step, &mut self.outputs);
-        self.adam.update(self.params.values_mut(), self.engine.gradient());
+        self.engine.step(&mut self.adam, &mut self.params);
         loss
     }
 }

@@ -38,21 +38,34 @@ impl<F: Float> Adam<F> {
 
     /// One update of `p` from gradients `g`.
     pub fn update(&mut self, p: &mut [F], g: &[F]) {
+        self.update_in(p, g, None)
+    }
+
+    /// One update, spread over `pool`'s threads when given. The update is elementwise, so the
+    /// result is the same bits however it is split.
+    pub fn update_in(&mut self, p: &mut [F], g: &[F], pool: Option<&rayon::ThreadPool>) {
+        use rayon::prelude::*;
+        assert!(p.len() == g.len() && p.len() == self.m.len(), "adam: buffers differ in length");
         let AdamConfig { learning_rate, beta1, beta2, epsilon } = self.config;
         self.step += 1;
         let t = self.step as i32;
         // The bias corrections are computed in f64 whatever F is.
-        let alpha = learning_rate * (1.0 - beta2.powi(t)).sqrt() / (1.0 - beta1.powi(t));
-        F::adam_update(
-            p,
-            &mut self.m,
-            &mut self.v,
-            g,
-            F::from_f64(alpha),
-            F::from_f64(beta1),
-            F::from_f64(beta2),
-            F::from_f64(epsilon),
-        );
+        let alpha = F::from_f64(learning_rate * (1.0 - beta2.powi(t)).sqrt() / (1.0 - beta1.powi(t)));
+        let (b1, b2, eps) = (F::from_f64(beta1), F::from_f64(beta2), F::from_f64(epsilon));
+        let (m, v) = (&mut self.m, &mut self.v);
+        match pool {
+            Some(pool) => {
+                const CHUNK: usize = 16 * 1024;
+                pool.install(|| {
+                    p.par_chunks_mut(CHUNK)
+                        .zip(m.par_chunks_mut(CHUNK))
+                        .zip(v.par_chunks_mut(CHUNK))
+                        .zip(g.par_chunks(CHUNK))
+                        .for_each(|(((p, m), v), g)| F::adam_update(p, m, v, g, alpha, b1, b2, eps))
+                })
+            }
+            None => F::adam_update(p, m, v, g, alpha, b1, b2, eps),
+        }
     }
 }
 

@@ -13,6 +13,7 @@ use rayon::prelude::*;
 use crate::models::{DropoutSeed, Model, Objective, Workspace};
 use crate::nn::loss::weighted_bce_with_logits;
 use crate::nn::resize;
+use crate::optim::Adam;
 use crate::params::Weights;
 use crate::train::Windows;
 use crate::{Error, Result};
@@ -159,6 +160,13 @@ impl Engine {
             }
         }
         shards[..used].iter().map(|s| s.loss).sum()
+    }
+
+    /// Applies `adam` with the gradient of the last [`Engine::backward`], on the engine's
+    /// threads.
+    pub fn step(&mut self, adam: &mut Adam<f32>, weights: &mut Weights<f32>) {
+        let pool = self.pool.as_ref();
+        adam.update_in(weights.values_mut(), &self.shards[0].grads, pool);
     }
 
     /// The gradient left by the last [`Engine::backward`].

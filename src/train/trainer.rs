@@ -196,7 +196,7 @@ pub fn fit(
                     message: format!("{what} became NaN or infinite (loss {loss}); try a lower --learning-rate"),
                 });
             }
-            adam.update(params.values_mut(), engine.gradient());
+            engine.step(&mut adam, &mut params);
             loss_sum += loss * ids.len() as f64;
             done += ids.len();
             samples_seen += ids.len();
