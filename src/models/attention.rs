@@ -44,6 +44,11 @@ pub struct Cache<F> {
 }
 
 impl<F: Float> Cache<F> {
+    pub fn set_parallel_directions(&mut self, parallel: bool) {
+        self.l1.set_parallel_directions(parallel);
+        self.l2.set_parallel_directions(parallel);
+    }
+
     pub fn set_weights_generation(&mut self, generation: Option<u64>) {
         self.l1.set_weights_generation(generation);
         self.l2.set_weights_generation(generation);

@@ -50,6 +50,13 @@ pub struct Cache<F> {
 }
 
 impl<F: Float> Cache<F> {
+    pub fn set_parallel_directions(&mut self, parallel: bool) {
+        self.e1.set_parallel_directions(parallel);
+        self.e2.set_parallel_directions(parallel);
+        self.d1.set_parallel_directions(parallel);
+        self.d2.set_parallel_directions(parallel);
+    }
+
     pub fn set_weights_generation(&mut self, generation: Option<u64>) {
         self.e1.set_weights_generation(generation);
         self.e2.set_weights_generation(generation);

@@ -179,6 +179,17 @@ impl<F: Float> Workspace<F> {
             Workspace::Autoencoder(c) => c.set_weights_generation(generation),
         }
     }
+
+    /// Lets bidirectional layers run their two directions on two threads in the forward
+    /// pass (see [`crate::nn::BiLstmCache::set_parallel_directions`]).
+    pub fn set_parallel_directions(&mut self, parallel: bool) {
+        match self {
+            Workspace::Standard(_) => {}
+            Workspace::Bidirectional(c) => c.set_parallel_directions(parallel),
+            Workspace::Attention(c) => c.set_parallel_directions(parallel),
+            Workspace::Autoencoder(c) => c.set_parallel_directions(parallel),
+        }
+    }
 }
 
 impl Model {

@@ -26,9 +26,20 @@ pub struct BiLstmCache<F> {
     /// The layer output: `(T, B, 2H)` or `(B, 2H)`.
     pub out: Vec<F>,
     dy_half: Vec<F>, // one direction's share of dy
+    /// Run the two directions of the forward pass on two threads (see
+    /// [`BiLstmCache::set_parallel_directions`]).
+    parallel: bool,
 }
 
 impl<F: Float> BiLstmCache<F> {
+    /// Lets the forward pass run its two directions concurrently (`rayon::join`, on the
+    /// current pool). Worth it when the batch is too small to split across threads (a window
+    /// at a time): each core then keeps one direction's weights in its own L2. The results
+    /// are the same bits either way; the directions share nothing.
+    pub fn set_parallel_directions(&mut self, parallel: bool) {
+        self.parallel = parallel;
+    }
+
     /// See [`LstmCache::set_weights_generation`].
     pub fn set_weights_generation(&mut self, generation: Option<u64>) {
         self.forward.set_weights_generation(generation);
@@ -64,8 +75,16 @@ impl BiLstm {
         output: LstmOutput,
     ) {
         let h = self.hidden();
-        self.forward.forward(&mut cache.forward, x, p, steps, batch);
-        self.reverse.forward(&mut cache.reverse, x, p, steps, batch);
+        if cache.parallel {
+            let (fwd, rev) = (&mut cache.forward, &mut cache.reverse);
+            rayon::join(
+                || self.forward.forward(fwd, x, p, steps, batch),
+                || self.reverse.forward(rev, x, p, steps, batch),
+            );
+        } else {
+            self.forward.forward(&mut cache.forward, x, p, steps, batch);
+            self.reverse.forward(&mut cache.reverse, x, p, steps, batch);
+        }
         let (fwd, rev) = match output {
             LstmOutput::Sequence => (cache.forward.sequence(), cache.reverse.sequence()),
             LstmOutput::Last => (cache.forward.last(), cache.reverse.last()),

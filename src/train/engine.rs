@@ -194,6 +194,23 @@ impl Engine {
         let model = &*model;
         for (ids, outputs) in ids.chunks(chunk.max(1)).zip(outputs.chunks_mut(chunk.max(1))) {
             let mut jobs = split_jobs(shards, ids.len(), outputs);
+            // Too few windows to give every thread a shard (a window at a time): let the
+            // bidirectional layers use the idle threads for their second direction instead.
+            let parallel_directions = pool.is_some() && jobs.len() == 1;
+            if parallel_directions {
+                let (shard, range, out) = &mut jobs[0];
+                let pool = pool.as_ref().expect("checked above");
+                pool.install(|| {
+                    let n = range.len();
+                    resize(&mut shard.x, steps * n * features);
+                    windows.gather(&ids[range.clone()], &mut shard.x);
+                    shard.ws.set_weights_generation(generation);
+                    shard.ws.set_parallel_directions(true);
+                    out.copy_from_slice(model.forward(&mut shard.ws, params, &shard.x, steps, n, None));
+                    shard.ws.set_parallel_directions(false);
+                });
+                continue;
+            }
             run_jobs(pool.as_ref(), &mut jobs, |shard: &mut Shard, range: &Range<usize>, out: &mut [f32]| {
                 let mut start = range.start;
                 for out in out.chunks_mut(micro_batch()) {

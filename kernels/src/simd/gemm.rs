@@ -81,7 +81,9 @@ mod avx512 {
     /// # Safety
     /// The CPU has AVX-512F. For every i < R, l < k, j < cols: `a + i·rsa + l·csa`,
     /// `b + l·ldb + j` and `c + i·ldc + j` are in bounds; cols ≤ 16·V.
-    #[inline(always)]
+    // Not inlined: one compact function per block shape keeps the accumulators in registers.
+    #[inline(never)]
+    #[target_feature(enable = "avx512f")]
     #[allow(clippy::too_many_arguments)]
     unsafe fn block<const R: usize, const V: usize>(
         k: usize,
@@ -195,23 +197,55 @@ mod avx512 {
         n: usize,
         k: usize,
     ) {
-        // Full blocks of 8 rows × 32 columns: 16 accumulators.
         let bulk = m - m % MR;
-        blocks(bulk, n, MR, 2 * LANES, |_, m0, n0, cols| {
-            block::<8, 2>(k, ap.add(m0 * rsa), rsa, csa, bp.add(n0), ldb, cp.add(m0 * ldc + n0), ldc, cols, alpha, beta)
-        });
-        // The remaining rows in panels wide enough for at least 8 independent FMA chains
-        // (one row: 128 columns), so a batch of one is not bound by FMA latency. Each
-        // element is still the same chain over k, so the bits match the 8-row blocks.
         let rest = m - bulk;
-        if rest == 0 {
+        if bulk > 0 {
+            // Blocks of 8 rows × 32 columns (16 accumulators); the last few rows in the same
+            // column panel, while it is still in L1.
+            let (a0, c0) = (ap.add(bulk * rsa), cp.add(bulk * ldc));
+            blocks(1, n, 1, 2 * LANES, |_, _, n0, cols| {
+                let mut m0 = 0;
+                while m0 < bulk {
+                    block::<8, 2>(
+                        k,
+                        ap.add(m0 * rsa),
+                        rsa,
+                        csa,
+                        bp.add(n0),
+                        ldb,
+                        cp.add(m0 * ldc + n0),
+                        ldc,
+                        cols,
+                        alpha,
+                        beta,
+                    );
+                    m0 += MR;
+                }
+                macro_rules! go {
+                    ($r:literal) => {
+                        block::<$r, 2>(k, a0, rsa, csa, bp.add(n0), ldb, c0.add(n0), ldc, cols, alpha, beta)
+                    };
+                }
+                match rest {
+                    0 => {}
+                    7 => go!(7),
+                    6 => go!(6),
+                    5 => go!(5),
+                    4 => go!(4),
+                    3 => go!(3),
+                    2 => go!(2),
+                    _ => go!(1),
+                }
+            });
             return;
         }
-        let (a0, c0) = (ap.add(bulk * rsa), cp.add(bulk * ldc));
+        // Fewer than 8 rows (a batch of one, say): panels wide enough for at least 8
+        // independent FMA chains (one row: 128 columns) so FMA latency is hidden. Each
+        // element is still the same chain over k, so the bits match the 8-row blocks.
         macro_rules! go {
             ($r:literal, $v:literal) => {
                 blocks(1, n, 1, $v * LANES, |_, _, n0, cols| {
-                    block::<$r, $v>(k, a0, rsa, csa, bp.add(n0), ldb, c0.add(n0), ldc, cols, alpha, beta)
+                    block::<$r, $v>(k, ap, rsa, csa, bp.add(n0), ldb, cp.add(n0), ldc, cols, alpha, beta)
                 })
             };
         }
