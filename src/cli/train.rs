@@ -77,10 +77,12 @@ pub struct Args {
     #[arg(long, alias = "clip_norm", value_name = "NORM")]
     pub clip_norm: Option<f64>,
     /// Units of the two recurrent layers (default 128,64; autoencoder 64,32).
-    #[arg(long, value_name = "A,B", value_delimiter = ',', num_args = 2)]
+    // `num_args = 1..=2` so both `8,4` and `8 4` parse: clap counts raw values before splitting
+    // on the delimiter, so `num_args = 2` refused the documented `A,B` spelling.
+    #[arg(long, value_name = "A,B", value_delimiter = ',', num_args = 1..=2)]
     pub lstm_units: Option<Vec<usize>>,
     /// Units of the head's two dense layers (default 64,32).
-    #[arg(long, value_name = "A,B", value_delimiter = ',', num_args = 2)]
+    #[arg(long, value_name = "A,B", value_delimiter = ',', num_args = 1..=2)]
     pub dense_units: Option<Vec<usize>>,
     #[command(flatten)]
     pub data: DataArgs,
