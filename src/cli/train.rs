@@ -24,6 +24,9 @@ pub enum Mode {
     Unsupervised,
 }
 
+// Numeric flags take `allow_negative_numbers` so `--learning-rate -1` reaches the range checks
+// in `settings` (which name the flag and the valid range) instead of clap's
+// "unexpected argument '-1' found".
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Pod metrics CSV. Without it, the built-in synthetic cluster (50 pods, 100,000 rows).
@@ -33,19 +36,19 @@ pub struct Args {
     #[arg(long, alias = "output_dir", default_value = "model_artifacts", value_name = "DIR")]
     pub output_dir: PathBuf,
     /// Time steps per window.
-    #[arg(long, alias = "sequence_length", default_value_t = 10)]
+    #[arg(long, alias = "sequence_length", default_value_t = 10, allow_negative_numbers = true)]
     pub sequence_length: usize,
-    #[arg(long, alias = "batch_size", default_value_t = 32)]
+    #[arg(long, alias = "batch_size", default_value_t = 32, allow_negative_numbers = true)]
     pub batch_size: usize,
     /// Maximum epochs (early stopping usually ends sooner).
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = 50, allow_negative_numbers = true)]
     pub epochs: usize,
     /// Percentile of validation scores used as the percentile threshold (the unsupervised
     /// mode's decision threshold).
-    #[arg(long, alias = "threshold_percentile", default_value_t = 95.0)]
+    #[arg(long, alias = "threshold_percentile", default_value_t = 95.0, allow_negative_numbers = true)]
     pub threshold_percentile: f64,
     /// Fraction of the time range held out as the test split.
-    #[arg(long, alias = "test_size", default_value_t = 0.2)]
+    #[arg(long, alias = "test_size", default_value_t = 0.2, allow_negative_numbers = true)]
     pub test_size: f64,
     /// LSTM with self-attention (precedence: autoencoder, attention, bidirectional, standard).
     #[arg(long, alias = "use_attention")]
@@ -66,15 +69,15 @@ pub struct Args {
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// Worker threads (default: all cores). Runs are reproducible at a fixed thread count.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub threads: Option<usize>,
-    #[arg(long, alias = "learning_rate", default_value_t = 1e-3)]
+    #[arg(long, alias = "learning_rate", default_value_t = 1e-3, allow_negative_numbers = true)]
     pub learning_rate: f64,
     /// Epochs without validation improvement before stopping.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, allow_negative_numbers = true)]
     pub patience: usize,
     /// Clip gradients to this global L2 norm (off by default, as in Keras).
-    #[arg(long, alias = "clip_norm", value_name = "NORM")]
+    #[arg(long, alias = "clip_norm", value_name = "NORM", allow_negative_numbers = true)]
     pub clip_norm: Option<f64>,
     /// Units of the two recurrent layers (default 128,64; autoencoder 64,32).
     // `num_args = 1..=2` so both `8,4` and `8 4` parse: clap counts raw values before splitting
