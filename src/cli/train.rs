@@ -10,7 +10,7 @@ use super::Outcome;
 use crate::artifacts::RunStatus;
 use crate::data::synthetic::SyntheticConfig;
 use crate::data::{DataArgs, ScalerKind};
-use crate::models::{Arch, Objective};
+use crate::models::{Arch, Objective, MAX_WIDTH};
 use crate::optim::AdamConfig;
 use crate::train::job::{self, DataSource, JobSettings};
 use crate::train::TrainSettings;
@@ -98,8 +98,10 @@ const MAX_THREADS: usize = 1024;
 fn pair(name: &str, v: &Option<Vec<usize>>) -> Result<Option<[usize; 2]>> {
     match v.as_deref() {
         None => Ok(None),
-        Some([a, b]) if *a > 0 && *b > 0 => Ok(Some([*a, *b])),
-        Some(other) => Err(Error::config(format!("{name} takes two positive widths, got {other:?}"))),
+        Some([a, b]) if (1..=MAX_WIDTH).contains(a) && (1..=MAX_WIDTH).contains(b) => Ok(Some([*a, *b])),
+        Some(other) => {
+            Err(Error::config(format!("{name} takes two positive widths of at most {MAX_WIDTH}, got {other:?}")))
+        }
     }
 }
 
