@@ -1,5 +1,6 @@
 //! kubelstm's integration tests: one binary, one module per area.
 
+mod cli_train;
 mod data;
 mod fixtures_pytorch;
 mod gradients;
