@@ -142,6 +142,11 @@ struct Progress {
 }
 
 impl Progress {
+    /// To `training.log` only (what the terminal has already seen).
+    fn line_to_log(&mut self, text: &str) {
+        let _ = writeln!(self.log, "{text}");
+    }
+
     fn line(&mut self, text: &str) {
         let _ = writeln!(self.log, "{text}");
         match &self.bar {
@@ -251,6 +256,7 @@ fn summary_report(
     windows: [usize; 3],
     evaluation: Option<&Evaluation>,
     threshold: &Threshold,
+    warnings: &[String],
 ) -> String {
     let mut s = String::new();
     let r = &dataset.report;
@@ -275,7 +281,34 @@ fn summary_report(
     for rule in &r.rules {
         let _ = writeln!(s, "  rule {:<28} fired on {} rows", rule.rule, rule.rows);
     }
+    // What the load did with the rows it could not use as they were: the missing-value policy's
+    // fills, rows left out (and why), rows sorted into time order; then every warning.
+    let _ = writeln!(s, "Rows read: {} ({} used, {} left out)", r.rows_read, r.rows_loaded, r.rows_skipped());
+    for skipped in &r.skipped {
+        let _ =
+            writeln!(s, "  left out {} rows: {} (first: {})", skipped.rows, skipped.reason.describe(), skipped.first);
+    }
+    let policy = serde_json::to_value(settings.load.missing).ok().and_then(|v| v.as_str().map(str::to_owned));
+    for c in &r.missing_filled {
+        let _ = writeln!(
+            s,
+            "  filled {} missing values in '{}' (--missing {})",
+            c.count,
+            c.column,
+            policy.as_deref().unwrap_or("?")
+        );
+    }
+    if r.out_of_order_rows > 0 {
+        let _ = writeln!(s, "  sorted {} out-of-order rows into time order", r.out_of_order_rows);
+    }
     let _ = writeln!(s, "Windows (train / validation / test): {} / {} / {}", windows[0], windows[1], windows[2]);
+    let all_warnings: Vec<&String> = r.warnings.iter().chain(warnings).collect();
+    if !all_warnings.is_empty() {
+        let _ = writeln!(s, "Warnings:");
+        for w in all_warnings {
+            let _ = writeln!(s, "  warning: {w}");
+        }
+    }
     let _ = writeln!(s, "\nModel architecture: {}", arch_description(&model.config));
     let _ = writeln!(s, "Parameters: {}", model.layout.len());
     let _ =
@@ -338,19 +371,19 @@ pub fn run(settings: &JobSettings, interrupt: Arc<AtomicBool>) -> Result<JobResu
     let t = settings.sequence_length;
     let (mut dataset, data_hash) = load_data(&settings.data, &settings.load)?;
     eprint!("{}", dataset.report);
+    // Warnings beyond the ingest report's own: printed now, and kept for the run's report.
+    let mut warnings: Vec<String> = Vec::new();
     if let Some(rate) = dataset.report.anomaly_rate {
         if rate > 0.5 {
-            eprintln!(
-                "warning: {:.1}% of the rows are labelled anomalous: labels that common carry little information \
+            warnings.push(format!(
+                "{:.1}% of the rows are labelled anomalous: labels that common carry little information \
                  (the original project's rules labelled 94.7% of its data and its model learned nothing); \
                  review the rules (--rules) or the label column",
                 100.0 * rate
-            );
+            ));
         }
     }
-    for w in check_lengths(&dataset.series, t, settings.label_at)? {
-        eprintln!("warning: {w}");
-    }
+    warnings.extend(check_lengths(&dataset.series, t, settings.label_at)?);
     let objective = settings.objective.unwrap_or(if settings.arch == Arch::Autoencoder && !dataset.has_labels() {
         Objective::Reconstruction
     } else {
@@ -370,9 +403,10 @@ pub fn run(settings: &JobSettings, interrupt: Arc<AtomicBool>) -> Result<JobResu
         splits.require_both_classes(&dataset.series)?;
     }
     let f = dataset.n_features();
-    let (scaler, warnings) =
+    let (scaler, scaler_warnings) =
         Scaler::fit(settings.scaler, &dataset.feature_names, &splits.train_rows(&dataset.series, f))?;
-    for w in warnings {
+    warnings.extend(scaler_warnings);
+    for w in &warnings {
         eprintln!("warning: {w}");
     }
     scaler.transform_dataset(&mut dataset)?;
@@ -456,6 +490,10 @@ pub fn run(settings: &JobSettings, interrupt: Arc<AtomicBool>) -> Result<JobResu
         run.path().display()
     ));
 
+    for w in &warnings {
+        progress.line_to_log(&format!("warning: {w}"));
+    }
+
     let mut engine = Engine::new(model.clone(), settings.threads)?;
     let outcome = match fit(&mut engine, params, &train, &validation, &train_settings, &mut progress) {
         Ok(outcome) => outcome,
@@ -534,7 +572,8 @@ pub fn run(settings: &JobSettings, interrupt: Arc<AtomicBool>) -> Result<JobResu
         }),
     )?;
     let windows = [train.len(), validation.len(), test.len()];
-    let summary = summary_report(&dataset, settings, &model, &outcome, status, windows, evaluation.as_ref(), &chosen);
+    let summary =
+        summary_report(&dataset, settings, &model, &outcome, status, windows, evaluation.as_ref(), &chosen, &warnings);
     run.write("summary_report.txt", summary.as_bytes())?;
 
     let title = |what: &str| format!("{what} — {} model (test split)", model.config.arch);
