@@ -22,7 +22,7 @@ use crate::data::split::class_weights;
 use crate::data::synthetic::{self, SyntheticConfig};
 use crate::data::windows::check_lengths;
 use crate::data::{Dataset, LabelAt, LoadOptions, Part, Scaler, ScalerKind, Series, SplitConfig, Splits, WindowIndex};
-use crate::metrics::{Evaluation, Threshold};
+use crate::metrics::{Evaluation, Threshold, ThresholdRule};
 use crate::models::{Arch, Model, ModelConfig, Objective};
 use crate::plot;
 use crate::train::{fit, Engine, EpochRecord, History, Observer, TrainOutcome, TrainSettings, Windows};
@@ -241,6 +241,15 @@ fn arch_description(cfg: &ModelConfig) -> String {
     }
 }
 
+/// How a threshold was chosen, in words (the `Debug` form printed `Percentile { percentile: 95.0 }`).
+fn rule_name(rule: ThresholdRule) -> String {
+    match rule {
+        ThresholdRule::F1Optimal => "F1-optimal".to_string(),
+        ThresholdRule::Percentile { percentile } => format!("percentile {percentile}"),
+        ThresholdRule::Fixed => "fixed".to_string(),
+    }
+}
+
 fn opt(v: Option<f64>) -> String {
     v.map_or("n/a".to_string(), |v| format!("{v:.4}"))
 }
@@ -318,7 +327,12 @@ fn summary_report(
     let _ = writeln!(s, "Epochs run: {}", outcome.history.epochs.len());
     let _ = writeln!(s, "Best epoch: {}", outcome.best_epoch.map_or("none".to_string(), |e| e.to_string()));
     let _ = writeln!(s, "Samples per second: {:.0}", outcome.samples_per_second);
-    let _ = writeln!(s, "\nThreshold: {:.6} ({:?}, chosen on the validation split)", threshold.value, threshold.rule);
+    let _ = writeln!(
+        s,
+        "\nThreshold: {:.6} ({}, chosen on the validation split)",
+        threshold.value,
+        rule_name(threshold.rule)
+    );
     match evaluation {
         Some(e) => {
             let c = &e.chosen;
@@ -339,8 +353,12 @@ fn summary_report(
             for alt in &e.alternatives {
                 let _ = writeln!(
                     s,
-                    "At the {:?} threshold {:.6}: precision {:.4}, recall {:.4}, F1 {:.4}",
-                    alt.threshold.rule, alt.threshold.value, alt.precision, alt.recall, alt.f1
+                    "At the {} threshold {:.6}: precision {:.4}, recall {:.4}, F1 {:.4}",
+                    rule_name(alt.threshold.rule),
+                    alt.threshold.value,
+                    alt.precision,
+                    alt.recall,
+                    alt.f1
                 );
             }
         }
