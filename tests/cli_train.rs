@@ -58,6 +58,11 @@ pub(crate) fn generate_k8s(dir: &Path) -> PathBuf {
 /// 0/1 `label` column. 3 hosts × 240 one-minute rows; every 12th row and the one after it are
 /// anomalous (`cpu` jumps), so every split holds both classes.
 pub(crate) fn write_generic(path: &Path, labelled: bool) {
+    std::fs::write(path, generic_text(labelled)).unwrap();
+}
+
+/// The text of [`write_generic`]: row `r` (0-based) of host `h` is on line `2 + 240·h + r`.
+pub(crate) fn generic_text(labelled: bool) -> String {
     let mut s = String::from(if labelled { "ts,host,cpu,latency_ms,label\n" } else { "ts,host,cpu,latency_ms\n" });
     for host in 0..3 {
         for i in 0..240u32 {
@@ -71,7 +76,7 @@ pub(crate) fn write_generic(path: &Path, labelled: bool) {
             s.push('\n');
         }
     }
-    std::fs::write(path, s).unwrap();
+    s
 }
 
 pub(crate) const GENERIC_FLAGS: [&str; 6] =

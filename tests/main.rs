@@ -7,4 +7,5 @@ mod gradients;
 mod layers;
 mod metrics;
 mod plot;
+mod reliability;
 mod training;
