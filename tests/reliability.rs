@@ -349,6 +349,21 @@ fn cases() -> Vec<Case> {
             Error(&["metrics.csv, line 7, column 'ts': cannot parse timestamp '2024-02-30 10:00:00'"]),
         ),
         case(
+            // Rows at -9e18 and 9e18 seconds used to overflow the split arithmetic (a panic).
+            "epoch seconds beyond the year 9999",
+            Generic,
+            |t| set_cell(&set_cell(t, 0, "ts", "-9000000000000000000"), 5, "ts", "9000000000000000000").into_bytes(),
+            &["--skip-bad-rows"],
+            Handled { stderr: &["skipped 2 rows: bad timestamp"], report: &["left out 2 rows: bad timestamp"] },
+        ),
+        case(
+            "epoch seconds beyond the year 9999 without --skip-bad-rows",
+            Generic,
+            |t| set_cell(t, 5, "ts", "9000000000000000000").into_bytes(),
+            &[],
+            Error(&["line 7, column 'ts': cannot parse timestamp '9000000000000000000'", "in the years 0000 to 9999"]),
+        ),
+        case(
             "out-of-order timestamps are sorted",
             Generic,
             |t| {
