@@ -1224,7 +1224,8 @@ fn divergence_names_epoch_and_batch() {
     args.extend(["--epochs", "3", "--learning-rate", "1e30"]);
     args.extend(TINY);
     let out = kubelstm(&args);
-    let error = assert_error(&out, &["training diverged at epoch 1, batch ", "NaN or infinite", "--learning-rate"]);
+    let error =
+        assert_error(&out, &["training diverged at epoch 1, batch ", "NaN or infinite", "try a lower --learning-rate"]);
     let batch: usize = error.split("batch ").nth(1).unwrap().split(':').next().unwrap().parse().unwrap();
     assert!(batch >= 1);
     let dir = &run_folders(&out_dir)[0];
@@ -1235,6 +1236,31 @@ fn divergence_names_epoch_and_batch() {
     assert!(!dir.join("model.safetensors").exists() && !dir.join("summary_report.txt").exists());
     let refused = load_model(dir).unwrap_err().to_string();
     assert!(refused.contains("model.json is missing"), "{refused}");
+}
+
+/// Extreme values that a robust scaler leaves extreme overflow the autoencoder's loss on its
+/// very first batch: the message must blame the data, not the learning rate.
+#[test]
+fn divergence_caused_by_the_data_says_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut r = rows(&generic_text(false));
+    for row in [20, 21, 22, 50, 51] {
+        r[row + 1][2] = "3e38".into();
+    }
+    let data = tmp.path().join("metrics.csv");
+    std::fs::write(&data, join(&r)).unwrap();
+    let out_dir = tmp.path().join("out");
+    let mut args = vec!["train", "--data-path", data.to_str().unwrap(), "--output-dir", out_dir.to_str().unwrap()];
+    args.extend(["--use-autoencoder", "--use-robust-scaler", "--epochs", "2"]);
+    args.extend(TINY);
+    args.extend(GENERIC_FLAGS);
+    let out = kubelstm(&args);
+    assert_error(
+        &out,
+        &["training diverged at epoch 1, batch 1", "before any weight update", "look for extreme values in the data"],
+    );
+    assert!(!text(&out.stderr).contains("--learning-rate"), "{}", text(&out.stderr));
+    assert_eq!(claimed_status(&run_folders(&out_dir)[0]).as_deref(), Some("diverged"));
 }
 
 /// Windows whose inputs turn to NaN from the `poison_from`-th gather on (0-based).
