@@ -1195,6 +1195,43 @@ fn sigint_before_the_first_epoch_ends() {
     assert!(summary.contains("Best epoch: none"), "{summary}");
 }
 
+/// True once `pid` has installed a handler for SIGINT (Linux: bit 1 of `SigCgt` in
+/// `/proc/PID/status`). Elsewhere, or if unreadable, false.
+fn catches_sigint(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("SigCgt:").map(|m| m.trim().to_string())))
+        .and_then(|mask| u64::from_str_radix(&mask, 16).ok())
+        .is_some_and(|mask| mask & (1 << (libc::SIGINT - 1)) != 0)
+}
+
+/// Ctrl-C while the data is still loading: nothing to save yet, so no run folder is created
+/// (it used to go on to train one batch and write a whole "interrupted" run); exit 130.
+#[test]
+fn sigint_while_loading_leaves_no_run_folder() {
+    if !Path::new("/proc/self/status").exists() {
+        eprintln!("sigint_while_loading_leaves_no_run_folder: no /proc to see the handler; skipped");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("big.csv");
+    // 200,000 rows (30 MB): most of a second to load, so the signal lands during the load.
+    let out = kubelstm(["generate", "--pods", "50", "--rows", "200000", "-q", "-o", data.to_str().unwrap()]);
+    assert_success(&out);
+    let mut args = vec!["train", "--data-path", data.to_str().unwrap(), "--epochs", "1"];
+    args.extend(TINY);
+    let mut run = spawn_train(tmp.path(), "out", &args);
+    let pid = run.child.id();
+    assert!(run.wait_until("the SIGINT handler", |_| catches_sigint(pid)), "train exited early");
+    sigint(&run.child);
+    let out_dir = run.out_dir.clone();
+    let (status, stderr) = run.finish();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted: stopped before training started; no run folder was created"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(run_folders(&out_dir).is_empty(), "a run folder was created");
+}
+
 fn check_interrupted(dir: &Path, epochs: std::ops::Range<usize>) {
     assert_eq!(claimed_status(dir).as_deref(), Some("interrupted"));
     assert_eq!(read_json(&dir.join("run_status.json"))["message"], "interrupted by the user");

@@ -467,6 +467,11 @@ pub fn run(settings: &JobSettings, interrupt: Arc<AtomicBool>) -> Result<JobResu
     let model = Model::new(config)?;
     let params = model.init_params::<f32>(settings.train.seed);
 
+    // Ctrl-C while the data was loading: stop here rather than create a run folder, train one
+    // batch and write a report for a model nobody asked to keep.
+    if interrupt.load(Ordering::SeqCst) {
+        return Err(Error::Interrupted("stopped before training started; no run folder was created".into()));
+    }
     let run = RunFolder::create(&settings.output_dir)?;
     let mut meta = ModelMeta::new(&model.config, t, dataset.feature_names.clone());
     meta.seed = settings.train.seed;
