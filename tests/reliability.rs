@@ -1386,11 +1386,12 @@ fn divergence_after_a_good_epoch_keeps_its_checkpoint() {
 
 /// A real, tiny, complete run folder (2 generic features, widths 2): the valid seed of the
 /// `model_load` corpus and the base of the damage table.
-fn tiny_run_folder(tmp: &Path) -> PathBuf {
+fn tiny_run_folder(tmp: &Path, extra: &[&str]) -> PathBuf {
     let data = tmp.join("metrics.csv");
     std::fs::write(&data, generic_text(true)).unwrap();
     let out_dir = tmp.join("out");
     let mut args = vec!["train", "--data-path", data.to_str().unwrap(), "--output-dir", out_dir.to_str().unwrap()];
+    args.extend(extra);
     args.extend(["--epochs", "1", "--lstm-units", "2,2", "--dense-units", "2,2", "--threads", "1"]);
     args.extend(["--feature-columns", "cpu,latency_ms", "--time-column", "ts", "--group-columns", "host"]);
     let out = kubelstm(&args);
@@ -1541,7 +1542,7 @@ fn damages() -> Vec<(&'static str, Damage, &'static str)> {
 #[test]
 fn load_model_refuses_damaged_folders() {
     let tmp = tempfile::tempdir().unwrap();
-    let good = tiny_run_folder(tmp.path());
+    let good = tiny_run_folder(tmp.path(), &[]);
     assert!(matches!(fuzz_model_folder(&encode_model_folder(&good).unwrap()), FuzzOutcome::Loaded { scaler_ok: true }));
     let err = load_model(&tmp.path().join("no-such-run")).unwrap_err().to_string();
     assert!(err.contains("no such run folder"), "{err}");
@@ -1565,15 +1566,30 @@ fn load_model_refuses_damaged_folders() {
     }
 }
 
-/// Writes the `model_load` seed corpus: the tiny valid folder and each damaged variant.
+/// Writes the `model_load` seed corpus: a tiny valid folder of each architecture (so the
+/// fuzzer starts from every model's loading and scoring path) and each damaged variant.
 /// `cargo test --test main reliability::write_model_load_seed_corpus -- --ignored`
 #[test]
 #[ignore]
 fn write_model_load_seed_corpus() {
     let tmp = tempfile::tempdir().unwrap();
-    let good = tiny_run_folder(tmp.path());
     let corpus = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/model_load");
     std::fs::create_dir_all(&corpus).unwrap();
+    for (name, extra) in [
+        ("valid-tiny-bidirectional", &["--use-bidirectional"][..]),
+        ("valid-tiny-attention", &["--use-attention"]),
+        ("valid-tiny-autoencoder", &["--use-autoencoder"]),
+        (
+            "valid-tiny-autoencoder-unsupervised",
+            &["--use-autoencoder", "--mode", "unsupervised", "--use-robust-scaler"],
+        ),
+    ] {
+        let dir = tmp.path().join(name);
+        std::fs::create_dir(&dir).unwrap();
+        let run = tiny_run_folder(&dir, extra);
+        std::fs::write(corpus.join(name), encode_model_folder(&run).unwrap()).unwrap();
+    }
+    let good = tiny_run_folder(tmp.path(), &[]);
     std::fs::write(corpus.join("valid-tiny-standard"), encode_model_folder(&good).unwrap()).unwrap();
     for (name, damage, _) in damages() {
         let dir = tmp.path().join(name);
