@@ -839,6 +839,8 @@ fn unwritable_output_directory() {
     let below_a_file = format!("{data}/out");
     let out = kubelstm(train_args(data, &below_a_file));
     assert_error(&out, &["could not create the output directory", &below_a_file, "Not a directory"]);
+    // Found before the data is loaded (no ingest report on stderr), not after a long load.
+    assert!(!text(&out.stderr).contains("rows read"), "{}", text(&out.stderr));
 
     // Permissions: root ignores them, so only as another user.
     if is_root() {
@@ -851,6 +853,8 @@ fn unwritable_output_directory() {
         let out_dir = locked.join("out");
         let out = kubelstm(train_args(data, out_dir.to_str().unwrap()));
         assert_error(&out, &["could not create the output directory", "Permission denied"]);
+        let out = kubelstm(train_args(data, locked.to_str().unwrap()));
+        assert_error(&out, &["could not create a file in the output directory", "Permission denied"]);
     }
 
     // A read-only file system, where the machine allows a private mount.
@@ -858,7 +862,7 @@ fn unwritable_output_directory() {
         let mp = tmp.path().join("ro");
         std::fs::create_dir(&mp).unwrap();
         let (out, files, _) = in_tmpfs(&mp, "ro,size=64k", &train_args(data, mp.to_str().unwrap()));
-        assert_error(&out, &["could not create the run folder", "Read-only file system"]);
+        assert_error(&out, &["could not create a file in the output directory", "Read-only file system"]);
         assert!(files.is_empty(), "{files:?}");
     } else {
         eprintln!(

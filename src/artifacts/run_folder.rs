@@ -83,6 +83,17 @@ impl RunFolder {
         Err(Error::config(format!("{} holds too many runs started in the same second", output_dir.display())))
     }
 
+    /// Creates `output_dir` if needed and checks that a file can be created in it. `train` runs
+    /// this before loading the data, so a wrong or read-only output directory fails at once
+    /// instead of after a long load.
+    pub fn check_output_dir(output_dir: &Path) -> Result<()> {
+        fs::create_dir_all(output_dir).map_err(|e| Error::io("create the output directory", output_dir, e))?;
+        let probe = output_dir.join(format!(".kubelstm-write-test-{}", std::process::id()));
+        fs::File::create(&probe).map_err(|e| Error::io("create a file in the output directory", output_dir, e))?;
+        let _ = fs::remove_file(&probe);
+        Ok(())
+    }
+
     /// Opens an existing folder (for writing `evaluate` results, say).
     pub fn at(path: impl Into<PathBuf>) -> Self {
         RunFolder { path: path.into() }

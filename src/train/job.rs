@@ -387,6 +387,7 @@ fn history_curves(history: &History, best: Option<usize>) -> plot::HistoryCurves
 /// and the run is finished with the best weights so far, marked interrupted.
 pub fn run(settings: &JobSettings, interrupt: Arc<AtomicBool>) -> Result<JobResult> {
     let t = settings.sequence_length;
+    RunFolder::check_output_dir(&settings.output_dir)?;
     let (mut dataset, data_hash) = load_data(&settings.data, &settings.load)?;
     eprint!("{}", dataset.report);
     // Warnings beyond the ingest report's own: printed now, and kept for the run's report.
