@@ -1,11 +1,13 @@
 //! kubelstm's integration tests: one binary, one module per area.
 
+mod cli_train;
 mod data;
 mod fixtures_pytorch;
 mod gradients;
 mod layers;
 mod metrics;
 mod plot;
+mod reliability;
 mod training;
 
 /// The whole suite once more with the SIMD kernels switched off (`KUBELSTM_SIMD=off`): the

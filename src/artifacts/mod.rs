@@ -5,9 +5,11 @@
 //! finished only once its status file (written last) says so.
 
 pub mod atomic;
+pub mod fuzz;
 pub mod model_file;
 pub mod run_folder;
 
 pub use atomic::{write_atomic, write_json_atomic};
+pub use fuzz::fuzz_model_folder;
 pub use model_file::{load_model, save_model, LoadedModel, ModelMeta, FORMAT_VERSION};
 pub use run_folder::{RunFolder, RunStatus, STATUS_FILE};

@@ -163,6 +163,9 @@ pub fn load_model(dir: &Path) -> Result<LoadedModel> {
         }
     };
     let meta = read_meta(dir)?;
+    if meta.sequence_length == 0 {
+        return Err(Error::model(dir, format!("{META_FILE} gives sequence length 0: the file is damaged")));
+    }
     let model = Model::new(meta.model.clone()).map_err(|e| Error::model(dir, format!("{META_FILE}: {e}")))?;
     if meta.features.len() != model.config.features {
         return Err(Error::model(

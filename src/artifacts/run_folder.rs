@@ -52,6 +52,16 @@ pub fn timestamp_name(unix: u64) -> String {
     format!("{year:04}{month:02}{day:02}_{:02}{:02}{:02}", secs / 3600, secs / 60 % 60, secs % 60)
 }
 
+/// fsync of a directory: makes the renames into it durable. (Unix only; elsewhere a directory
+/// cannot be opened for syncing.)
+fn sync_dir(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    fs::File::open(path).and_then(|dir| dir.sync_all()).map_err(|e| Error::io("sync", path, e))?;
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
 pub fn unix_now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
@@ -71,6 +81,17 @@ impl RunFolder {
             }
         }
         Err(Error::config(format!("{} holds too many runs started in the same second", output_dir.display())))
+    }
+
+    /// Creates `output_dir` if needed and checks that a file can be created in it. `train` runs
+    /// this before loading the data, so a wrong or read-only output directory fails at once
+    /// instead of after a long load.
+    pub fn check_output_dir(output_dir: &Path) -> Result<()> {
+        fs::create_dir_all(output_dir).map_err(|e| Error::io("create the output directory", output_dir, e))?;
+        let probe = output_dir.join(format!(".kubelstm-write-test-{}", std::process::id()));
+        fs::File::create(&probe).map_err(|e| Error::io("create a file in the output directory", output_dir, e))?;
+        let _ = fs::remove_file(&probe);
+        Ok(())
     }
 
     /// Opens an existing folder (for writing `evaluate` results, say).
@@ -94,9 +115,14 @@ impl RunFolder {
         write_json_atomic(&self.file(name), value)
     }
 
-    /// Writes the status file: the last write of a run.
+    /// Writes the status file: the last write of a run. The folder is synced before it, so
+    /// every artifact renamed into place so far is on disk before the file that vouches for
+    /// them (each file's data is synced by `write_atomic`; its rename lives in the directory),
+    /// and after it, so a run reported finished stays finished across a power loss.
     pub fn finish(&self, status: RunStatus, message: &str) -> Result<()> {
-        self.write_json(STATUS_FILE, &StatusFile { status, finished_unix: unix_now(), message: message.to_string() })
+        sync_dir(&self.path)?;
+        self.write_json(STATUS_FILE, &StatusFile { status, finished_unix: unix_now(), message: message.to_string() })?;
+        sync_dir(&self.path)
     }
 
     /// The status of a run folder: `Ok(None)` if it never finished.

@@ -1,6 +1,7 @@
 //! The `kubelstm` command line: one file per command. `main` parses the flags, runs the
 //! command and maps errors to exit codes (ripgrep's convention): 0 success, 1 "found
-//! something" (`detect --fail-on-anomaly`), 2 error. A closed stdout pipe exits 0.
+//! something" (`detect --fail-on-anomaly`), 2 error, 130 interrupted (Ctrl-C). A closed stdout
+//! pipe exits 0.
 
 use std::process::ExitCode;
 
@@ -65,6 +66,10 @@ pub fn main() -> ExitCode {
         Ok(Outcome::AnomalyFound) => ExitCode::from(1),
         Ok(Outcome::Interrupted) => ExitCode::from(130),
         Err(err) if err.is_broken_pipe() => ExitCode::SUCCESS,
+        Err(err @ crate::Error::Interrupted(_)) => {
+            eprintln!("{}", error_chain(&err));
+            ExitCode::from(130)
+        }
         Err(err) => {
             eprintln!("error: {}", error_chain(&err));
             ExitCode::from(2)

@@ -10,7 +10,7 @@ use super::Outcome;
 use crate::artifacts::RunStatus;
 use crate::data::synthetic::SyntheticConfig;
 use crate::data::{DataArgs, ScalerKind};
-use crate::models::{Arch, Objective};
+use crate::models::{Arch, Objective, MAX_WIDTH};
 use crate::optim::AdamConfig;
 use crate::train::job::{self, DataSource, JobSettings};
 use crate::train::TrainSettings;
@@ -24,6 +24,9 @@ pub enum Mode {
     Unsupervised,
 }
 
+// Numeric flags take `allow_negative_numbers` so `--learning-rate -1` reaches the range checks
+// in `settings` (which name the flag and the valid range) instead of clap's
+// "unexpected argument '-1' found".
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Pod metrics CSV. Without it, the built-in synthetic cluster (50 pods, 100,000 rows).
@@ -33,19 +36,19 @@ pub struct Args {
     #[arg(long, alias = "output_dir", default_value = "model_artifacts", value_name = "DIR")]
     pub output_dir: PathBuf,
     /// Time steps per window.
-    #[arg(long, alias = "sequence_length", default_value_t = 10)]
+    #[arg(long, alias = "sequence_length", default_value_t = 10, allow_negative_numbers = true)]
     pub sequence_length: usize,
-    #[arg(long, alias = "batch_size", default_value_t = 32)]
+    #[arg(long, alias = "batch_size", default_value_t = 32, allow_negative_numbers = true)]
     pub batch_size: usize,
     /// Maximum epochs (early stopping usually ends sooner).
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = 50, allow_negative_numbers = true)]
     pub epochs: usize,
     /// Percentile of validation scores used as the percentile threshold (the unsupervised
     /// mode's decision threshold).
-    #[arg(long, alias = "threshold_percentile", default_value_t = 95.0)]
+    #[arg(long, alias = "threshold_percentile", default_value_t = 95.0, allow_negative_numbers = true)]
     pub threshold_percentile: f64,
     /// Fraction of the time range held out as the test split.
-    #[arg(long, alias = "test_size", default_value_t = 0.2)]
+    #[arg(long, alias = "test_size", default_value_t = 0.2, allow_negative_numbers = true)]
     pub test_size: f64,
     /// LSTM with self-attention (precedence: autoencoder, attention, bidirectional, standard).
     #[arg(long, alias = "use_attention")]
@@ -66,31 +69,39 @@ pub struct Args {
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// Worker threads (default: all cores). Runs are reproducible at a fixed thread count.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub threads: Option<usize>,
-    #[arg(long, alias = "learning_rate", default_value_t = 1e-3)]
+    #[arg(long, alias = "learning_rate", default_value_t = 1e-3, allow_negative_numbers = true)]
     pub learning_rate: f64,
     /// Epochs without validation improvement before stopping.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, allow_negative_numbers = true)]
     pub patience: usize,
     /// Clip gradients to this global L2 norm (off by default, as in Keras).
-    #[arg(long, alias = "clip_norm", value_name = "NORM")]
+    #[arg(long, alias = "clip_norm", value_name = "NORM", allow_negative_numbers = true)]
     pub clip_norm: Option<f64>,
     /// Units of the two recurrent layers (default 128,64; autoencoder 64,32).
-    #[arg(long, value_name = "A,B", value_delimiter = ',', num_args = 2)]
+    // `num_args = 1..=2` so both `8,4` and `8 4` parse: clap counts raw values before splitting
+    // on the delimiter, so `num_args = 2` refused the documented `A,B` spelling.
+    #[arg(long, value_name = "A,B", value_delimiter = ',', num_args = 1..=2)]
     pub lstm_units: Option<Vec<usize>>,
     /// Units of the head's two dense layers (default 64,32).
-    #[arg(long, value_name = "A,B", value_delimiter = ',', num_args = 2)]
+    #[arg(long, value_name = "A,B", value_delimiter = ',', num_args = 1..=2)]
     pub dense_units: Option<Vec<usize>>,
     #[command(flatten)]
     pub data: DataArgs,
 }
 
+/// More worker threads than this is a typo, not a machine: each one holds a gradient buffer,
+/// and `--threads 100000` spent minutes starting threads before it failed.
+const MAX_THREADS: usize = 1024;
+
 fn pair(name: &str, v: &Option<Vec<usize>>) -> Result<Option<[usize; 2]>> {
     match v.as_deref() {
         None => Ok(None),
-        Some([a, b]) if *a > 0 && *b > 0 => Ok(Some([*a, *b])),
-        Some(other) => Err(Error::config(format!("{name} takes two positive widths, got {other:?}"))),
+        Some([a, b]) if (1..=MAX_WIDTH).contains(a) && (1..=MAX_WIDTH).contains(b) => Ok(Some([*a, *b])),
+        Some(other) => {
+            Err(Error::config(format!("{name} takes two positive widths of at most {MAX_WIDTH}, got {other:?}")))
+        }
     }
 }
 
@@ -133,8 +144,8 @@ impl Args {
             }
         }
         let threads = self.threads.unwrap_or_else(super::bench::default_threads);
-        if threads == 0 {
-            return Err(Error::config("--threads must be at least 1"));
+        if !(1..=MAX_THREADS).contains(&threads) {
+            return Err(Error::config(format!("--threads must be between 1 and {MAX_THREADS}, got {threads}")));
         }
         let arch = if self.use_autoencoder {
             Arch::Autoencoder

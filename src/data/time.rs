@@ -65,7 +65,15 @@ pub fn push_rfc3339(out: &mut String, secs: i64) {
 }
 
 /// What went wrong, for the error message; the caller adds file, line and column.
-pub const EXPECTED_FORMS: &str = "expected RFC 3339 (2024-03-04T10:30:00Z), 'YYYY-MM-DD HH:MM:SS' or epoch seconds";
+pub const EXPECTED_FORMS: &str =
+    "expected RFC 3339 (2024-03-04T10:30:00Z), 'YYYY-MM-DD HH:MM:SS' or epoch seconds, in the years 0000 to 9999";
+
+/// 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z in epoch seconds: the range of the text forms,
+/// and of epoch seconds too. Unbounded epoch seconds (any `i64`) overflowed the time-range
+/// arithmetic of the splits (`t1 − t0` for rows at −9·10¹⁸ and 9·10¹⁸) and could not be shown
+/// as dates in messages.
+pub const EARLIEST: i64 = -62_167_219_200;
+pub const LATEST: i64 = 253_402_300_799;
 
 /// Parses one timestamp cell (already trimmed). `None` when it is none of the accepted forms
 /// or names an impossible date or time.
@@ -82,19 +90,14 @@ fn parse_epoch(text: &str) -> Option<i64> {
         return None;
     }
     if let Ok(v) = text.parse::<i64>() {
-        return Some(v);
+        return (EARLIEST..=LATEST).contains(&v).then_some(v);
     }
     // Fractional epoch seconds; only plain decimal notation (no `inf`, no `nan`).
     if !text.bytes().all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'-' | b'+' | b'e' | b'E')) {
         return None;
     }
-    let v = text.parse::<f64>().ok()?;
-    // i64 range with margin; beyond the year 9999 anyway.
-    if v.is_finite() && v.abs() < 9.0e15 {
-        Some(v.floor() as i64)
-    } else {
-        None
-    }
+    let v = text.parse::<f64>().ok()?.floor();
+    (v >= EARLIEST as f64 && v <= LATEST as f64).then_some(v as i64)
 }
 
 fn digits(b: &[u8]) -> Option<u32> {
@@ -172,6 +175,20 @@ mod tests {
             assert_eq!(parse_timestamp(text), Some(t), "{text}");
         }
         assert_eq!(format_rfc3339(t), "2024-03-04T10:30:00Z");
+    }
+
+    #[test]
+    fn epoch_seconds_stay_within_the_years_0000_to_9999() {
+        assert_eq!(days_from_civil(0, 1, 1) * 86_400, EARLIEST);
+        assert_eq!(days_from_civil(10_000, 1, 1) * 86_400 - 1, LATEST);
+        assert_eq!(parse_timestamp("0000-01-01T00:00:00Z"), Some(EARLIEST));
+        assert_eq!(parse_timestamp("9999-12-31T23:59:59Z"), Some(LATEST));
+        assert_eq!(parse_timestamp(&EARLIEST.to_string()), Some(EARLIEST));
+        assert_eq!(parse_timestamp(&LATEST.to_string()), Some(LATEST));
+        assert_eq!(parse_timestamp("253402300799.5"), Some(LATEST));
+        for text in ["253402300800", "-62167219201", "9000000000000000000", "-9223372036854775808", "1e17"] {
+            assert_eq!(parse_timestamp(text), None, "{text}");
+        }
     }
 
     #[test]

@@ -19,10 +19,11 @@ pub struct Window {
     pub start: u32,
 }
 
-/// Rows a series needs to give at least one window.
+/// Rows a series needs to give at least one window (saturating: `--sequence-length` is user input
+/// and `usize::MAX + 1` overflowed into a panic).
 pub fn rows_needed(seq_len: usize, label_at: LabelAt) -> usize {
     match label_at {
-        LabelAt::Next => seq_len + 1,
+        LabelAt::Next => seq_len.saturating_add(1),
         LabelAt::Last => seq_len,
     }
 }

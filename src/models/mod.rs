@@ -89,6 +89,16 @@ pub struct ModelConfig {
     pub dropout_head: f64,
 }
 
+/// Bounds on a model's shape, checked before any buffer is sized. Widths and features come from
+/// the command line and from `model.json` (which may be damaged or hostile): unchecked, a width of
+/// 10^8 asked the allocator for 10^17 bytes and aborted the process instead of returning an error.
+/// With these bounds every tensor's element count fits in `usize` without overflow.
+pub const MAX_FEATURES: usize = 1 << 20;
+pub const MAX_WIDTH: usize = 1 << 14;
+/// 2^27 parameters: 512 MiB of f32 weights, about 2.5 GiB while training (gradients, Adam moments,
+/// the best checkpoint). Far beyond anything a CPU trains on pod metrics.
+pub const MAX_PARAMETERS: usize = 1 << 27;
+
 impl ModelConfig {
     /// The original project's sizes for `arch` over `features` inputs.
     pub fn new(arch: Arch, features: usize) -> Self {
@@ -113,9 +123,21 @@ impl ModelConfig {
         if self.features == 0 {
             return Err(Error::config("the model needs at least one input feature"));
         }
+        if self.features > MAX_FEATURES {
+            return Err(Error::config(format!(
+                "the model would take {} input features; kubelstm builds models of at most {MAX_FEATURES}",
+                self.features
+            )));
+        }
         if self.lstm.contains(&0) || self.dense.contains(&0) {
             return Err(Error::config(format!(
                 "layer widths must be positive, got lstm {:?}, dense {:?}",
+                self.lstm, self.dense
+            )));
+        }
+        if self.lstm.iter().chain(&self.dense).any(|&w| w > MAX_WIDTH) {
+            return Err(Error::config(format!(
+                "layer widths must be at most {MAX_WIDTH}, got lstm {:?}, dense {:?}",
                 self.lstm, self.dense
             )));
         }
@@ -202,6 +224,13 @@ impl Model {
             Arch::Attention => Net::Attention(AttentionModel::new(&mut layout, &config)),
             Arch::Autoencoder => Net::Autoencoder(Autoencoder::new(&mut layout, &config)),
         };
+        if layout.len() > MAX_PARAMETERS {
+            return Err(Error::config(format!(
+                "the model would have {} parameters, more than the {MAX_PARAMETERS} kubelstm trains; \
+                 use smaller --lstm-units / --dense-units",
+                layout.len()
+            )));
+        }
         Ok(Model { config, layout, net })
     }
 

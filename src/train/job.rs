@@ -22,7 +22,7 @@ use crate::data::split::class_weights;
 use crate::data::synthetic::{self, SyntheticConfig};
 use crate::data::windows::check_lengths;
 use crate::data::{Dataset, LabelAt, LoadOptions, Part, Scaler, ScalerKind, Series, SplitConfig, Splits, WindowIndex};
-use crate::metrics::{Evaluation, Threshold};
+use crate::metrics::{Evaluation, Threshold, ThresholdRule};
 use crate::models::{Arch, Model, ModelConfig, Objective};
 use crate::params::Weights;
 use crate::plot;
@@ -143,6 +143,11 @@ struct Progress {
 }
 
 impl Progress {
+    /// To `training.log` only (what the terminal has already seen).
+    fn line_to_log(&mut self, text: &str) {
+        let _ = writeln!(self.log, "{text}");
+    }
+
     fn line(&mut self, text: &str) {
         let _ = writeln!(self.log, "{text}");
         match &self.bar {
@@ -237,6 +242,15 @@ fn arch_description(cfg: &ModelConfig) -> String {
     }
 }
 
+/// How a threshold was chosen, in words (the `Debug` form printed `Percentile { percentile: 95.0 }`).
+fn rule_name(rule: ThresholdRule) -> String {
+    match rule {
+        ThresholdRule::F1Optimal => "F1-optimal".to_string(),
+        ThresholdRule::Percentile { percentile } => format!("percentile {percentile}"),
+        ThresholdRule::Fixed => "fixed".to_string(),
+    }
+}
+
 fn opt(v: Option<f64>) -> String {
     v.map_or("n/a".to_string(), |v| format!("{v:.4}"))
 }
@@ -252,6 +266,7 @@ fn summary_report(
     windows: [usize; 3],
     evaluation: Option<&Evaluation>,
     threshold: &Threshold,
+    warnings: &[String],
 ) -> String {
     let mut s = String::new();
     let r = &dataset.report;
@@ -276,7 +291,34 @@ fn summary_report(
     for rule in &r.rules {
         let _ = writeln!(s, "  rule {:<28} fired on {} rows", rule.rule, rule.rows);
     }
+    // What the load did with the rows it could not use as they were: the missing-value policy's
+    // fills, rows left out (and why), rows sorted into time order; then every warning.
+    let _ = writeln!(s, "Rows read: {} ({} used, {} left out)", r.rows_read, r.rows_loaded, r.rows_skipped());
+    for skipped in &r.skipped {
+        let _ =
+            writeln!(s, "  left out {} rows: {} (first: {})", skipped.rows, skipped.reason.describe(), skipped.first);
+    }
+    let policy = serde_json::to_value(settings.load.missing).ok().and_then(|v| v.as_str().map(str::to_owned));
+    for c in &r.missing_filled {
+        let _ = writeln!(
+            s,
+            "  filled {} missing values in '{}' (--missing {})",
+            c.count,
+            c.column,
+            policy.as_deref().unwrap_or("?")
+        );
+    }
+    if r.out_of_order_rows > 0 {
+        let _ = writeln!(s, "  sorted {} out-of-order rows into time order", r.out_of_order_rows);
+    }
     let _ = writeln!(s, "Windows (train / validation / test): {} / {} / {}", windows[0], windows[1], windows[2]);
+    let all_warnings: Vec<&String> = r.warnings.iter().chain(warnings).collect();
+    if !all_warnings.is_empty() {
+        let _ = writeln!(s, "Warnings:");
+        for w in all_warnings {
+            let _ = writeln!(s, "  warning: {w}");
+        }
+    }
     let _ = writeln!(s, "\nModel architecture: {}", arch_description(&model.config));
     let _ = writeln!(s, "Parameters: {}", model.layout.len());
     let _ =
@@ -286,7 +328,12 @@ fn summary_report(
     let _ = writeln!(s, "Epochs run: {}", outcome.history.epochs.len());
     let _ = writeln!(s, "Best epoch: {}", outcome.best_epoch.map_or("none".to_string(), |e| e.to_string()));
     let _ = writeln!(s, "Samples per second: {:.0}", outcome.samples_per_second);
-    let _ = writeln!(s, "\nThreshold: {:.6} ({:?}, chosen on the validation split)", threshold.value, threshold.rule);
+    let _ = writeln!(
+        s,
+        "\nThreshold: {:.6} ({}, chosen on the validation split)",
+        threshold.value,
+        rule_name(threshold.rule)
+    );
     match evaluation {
         Some(e) => {
             let c = &e.chosen;
@@ -307,8 +354,12 @@ fn summary_report(
             for alt in &e.alternatives {
                 let _ = writeln!(
                     s,
-                    "At the {:?} threshold {:.6}: precision {:.4}, recall {:.4}, F1 {:.4}",
-                    alt.threshold.rule, alt.threshold.value, alt.precision, alt.recall, alt.f1
+                    "At the {} threshold {:.6}: precision {:.4}, recall {:.4}, F1 {:.4}",
+                    rule_name(alt.threshold.rule),
+                    alt.threshold.value,
+                    alt.precision,
+                    alt.recall,
+                    alt.f1
                 );
             }
         }
@@ -337,21 +388,22 @@ fn history_curves(history: &History, best: Option<usize>) -> plot::HistoryCurves
 /// and the run is finished with the best weights so far, marked interrupted.
 pub fn run(settings: &JobSettings, interrupt: Arc<AtomicBool>) -> Result<JobResult> {
     let t = settings.sequence_length;
+    RunFolder::check_output_dir(&settings.output_dir)?;
     let (mut dataset, data_hash) = load_data(&settings.data, &settings.load)?;
     eprint!("{}", dataset.report);
+    // Warnings beyond the ingest report's own: printed now, and kept for the run's report.
+    let mut warnings: Vec<String> = Vec::new();
     if let Some(rate) = dataset.report.anomaly_rate {
         if rate > 0.5 {
-            eprintln!(
-                "warning: {:.1}% of the rows are labelled anomalous: labels that common carry little information \
+            warnings.push(format!(
+                "{:.1}% of the rows are labelled anomalous: labels that common carry little information \
                  (the original project's rules labelled 94.7% of its data and its model learned nothing); \
                  review the rules (--rules) or the label column",
                 100.0 * rate
-            );
+            ));
         }
     }
-    for w in check_lengths(&dataset.series, t, settings.label_at)? {
-        eprintln!("warning: {w}");
-    }
+    warnings.extend(check_lengths(&dataset.series, t, settings.label_at)?);
     let objective = settings.objective.unwrap_or(if settings.arch == Arch::Autoencoder && !dataset.has_labels() {
         Objective::Reconstruction
     } else {
@@ -371,9 +423,10 @@ pub fn run(settings: &JobSettings, interrupt: Arc<AtomicBool>) -> Result<JobResu
         splits.require_both_classes(&dataset.series)?;
     }
     let f = dataset.n_features();
-    let (scaler, warnings) =
+    let (scaler, scaler_warnings) =
         Scaler::fit(settings.scaler, &dataset.feature_names, &splits.train_rows(&dataset.series, f))?;
-    for w in warnings {
+    warnings.extend(scaler_warnings);
+    for w in &warnings {
         eprintln!("warning: {w}");
     }
     scaler.transform_dataset(&mut dataset)?;
@@ -416,6 +469,11 @@ pub fn run(settings: &JobSettings, interrupt: Arc<AtomicBool>) -> Result<JobResu
     let model = Model::new(config)?;
     let params = model.init_params::<f32>(settings.train.seed);
 
+    // Ctrl-C while the data was loading: stop here rather than create a run folder, train one
+    // batch and write a report for a model nobody asked to keep.
+    if interrupt.load(Ordering::SeqCst) {
+        return Err(Error::Interrupted("stopped before training started; no run folder was created".into()));
+    }
     let run = RunFolder::create(&settings.output_dir)?;
     let mut meta = ModelMeta::new(&model.config, t, dataset.feature_names.clone());
     meta.seed = settings.train.seed;
@@ -456,6 +514,10 @@ pub fn run(settings: &JobSettings, interrupt: Arc<AtomicBool>) -> Result<JobResu
         settings.threads,
         run.path().display()
     ));
+
+    for w in &warnings {
+        progress.line_to_log(&format!("warning: {w}"));
+    }
 
     let mut engine = Engine::new(model.clone(), settings.threads)?;
     let outcome = match fit(&mut engine, params, &train, &validation, &train_settings, &mut progress) {
@@ -536,7 +598,8 @@ pub fn run(settings: &JobSettings, interrupt: Arc<AtomicBool>) -> Result<JobResu
         }),
     )?;
     let windows = [train.len(), validation.len(), test.len()];
-    let summary = summary_report(&dataset, settings, &model, &outcome, status, windows, evaluation.as_ref(), &chosen);
+    let summary =
+        summary_report(&dataset, settings, &model, &outcome, status, windows, evaluation.as_ref(), &chosen, &warnings);
     run.write("summary_report.txt", summary.as_bytes())?;
 
     let title = |what: &str| format!("{what} — {} model (test split)", model.config.arch);

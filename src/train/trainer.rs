@@ -190,10 +190,19 @@ pub fn fit(
             };
             if !loss.is_finite() || !norm.is_finite() {
                 let what = if loss.is_finite() { "the gradient" } else { "the loss" };
+                // Before the first update the weights are the initial ones: no learning rate
+                // caused this, the inputs did (values too large for the model once scaled).
+                let advice = if samples_seen == 0 {
+                    "before any weight update, so the learning rate is not the cause: the scaled inputs are too \
+                     large for the model; look for extreme values in the data (the robust scaler does not bound \
+                     outliers)"
+                } else {
+                    "try a lower --learning-rate, or --clip-norm"
+                };
                 return Err(Error::Diverged {
                     epoch,
                     batch: b + 1,
-                    message: format!("{what} became NaN or infinite (loss {loss}); try a lower --learning-rate"),
+                    message: format!("{what} became NaN or infinite (loss {loss}); {advice}"),
                 });
             }
             engine.step(&mut adam, &mut params);
