@@ -122,7 +122,7 @@ pub fn fuzz_model_folder(bytes: &[u8]) -> FuzzOutcome {
             let windows = DenseWindows { x: vec![0.0; 2 * steps * features], labels: vec![0, 1], steps, features };
             let mut engine = Engine::new(model.clone(), 1).expect("a one-thread engine");
             let mut out = [0.0f32; 2];
-            engine.predict(&loaded.params, &windows, &[0, 1], 2, &mut out);
+            engine.predict(&crate::params::Weights::new(loaded.params.clone()), &windows, &[0, 1], 2, &mut out);
             FuzzOutcome::Loaded { scaler_ok }
         }
         Err(e) => FuzzOutcome::Refused { error: crate::cli::error_chain(&e), scaler_ok },
