@@ -1,7 +1,7 @@
 //! Inverted dropout, training only: `y = x ⊙ m`, `m ∈ {0, 1/(1−p)}`;  `dx += dy ⊙ m`.
 //!
 //! The mask of an element is a pure function of (step seed, layer id, sample, time step,
-//! column): SplitMix64 of a counter. So a sample gets the same mask whichever batch shard or
+//! column): 16 bits of SplitMix64 of a counter (one hash serves four adjacent columns). So a sample gets the same mask whichever batch shard or
 //! thread it lands in, training is reproducible from `--seed`, and a gradient check can
 //! replay the exact mask of a forward pass.
 
@@ -44,17 +44,22 @@ impl Dropout {
         let MaskShape { steps, batch, cols, first_sample } = shape;
         assert_eq!(mask.len(), steps * batch * cols, "dropout mask has wrong length");
         let keep_scale = F::from_f64(1.0 / (1.0 - self.rate));
-        // Keep an element when its 53-bit uniform is ≥ rate.
-        let threshold = (self.rate * (1u64 << 53) as f64) as u64;
+        // Each 64-bit hash gives four 16-bit uniforms, one per element of a group of four
+        // columns; keep an element when its uniform is ≥ rate (resolution 2⁻¹⁶).
+        let threshold = (self.rate * 65536.0).round() as u64;
         let base = seed ^ splitmix64(self.id.wrapping_add(0x5DEE_CE66_D1CE_4E5B));
+        let groups = cols.div_ceil(4) as u64;
         for t in 0..steps {
             for b in 0..batch {
                 let sample = (first_sample + b) as u64;
-                let row = (sample * steps as u64 + t as u64) * cols as u64;
+                let row = (sample * steps as u64 + t as u64) * groups;
                 let out = &mut mask[(t * batch + b) * cols..(t * batch + b + 1) * cols];
-                for (c, m) in out.iter_mut().enumerate() {
-                    let z = splitmix64(base.wrapping_add((row + c as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)));
-                    *m = if (z >> 11) >= threshold { keep_scale } else { F::ZERO };
+                for (g, four) in out.chunks_mut(4).enumerate() {
+                    let z = splitmix64(base.wrapping_add((row + g as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)));
+                    for (k, m) in four.iter_mut().enumerate() {
+                        let u = (z >> (16 * k)) & 0xFFFF;
+                        *m = if u >= threshold { keep_scale } else { F::ZERO };
+                    }
                 }
             }
         }
