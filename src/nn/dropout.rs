@@ -1,9 +1,10 @@
 //! Inverted dropout, training only: `y = x ⊙ m`, `m ∈ {0, 1/(1−p)}`;  `dx += dy ⊙ m`.
 //!
 //! The mask of an element is a pure function of (step seed, layer id, sample, time step,
-//! column): 16 bits of SplitMix64 of a counter (one hash serves four adjacent columns). So a sample gets the same mask whichever batch shard or
-//! thread it lands in, training is reproducible from `--seed`, and a gradient check can
-//! replay the exact mask of a forward pass.
+//! column): 16 bits of SplitMix64 of a counter (one hash serves four adjacent columns). So a
+//! sample gets the same mask whichever batch shard or thread it lands in, training is
+//! reproducible from `--seed`, and a gradient check can replay the exact mask of a forward
+//! pass.
 
 use crate::Float;
 
