@@ -154,7 +154,12 @@ pub fn gemm_f64(alpha: f64, a: Mat<'_, f64>, b: Mat<'_, f64>, beta: f64, c: MatM
 
 /// `dst (cols, rows) = srcᵀ` for a row-major `src (rows, cols)`: how callers turn a weight
 /// `W (out, in)` into the row-major `Wᵀ` the GEMM micro-kernels read by rows.
-pub fn transpose<F: Copy>(dst: &mut [F], src: &[F], rows: usize, cols: usize) {
+pub fn transpose<F: Float>(dst: &mut [F], src: &[F], rows: usize, cols: usize) {
+    F::transpose(dst, src, rows, cols)
+}
+
+/// The portable transpose (tiled loop), what [`transpose`] runs where no SIMD version applies.
+pub fn transpose_scalar<F: Copy>(dst: &mut [F], src: &[F], rows: usize, cols: usize) {
     let len = rows.checked_mul(cols).expect("transpose: size overflows");
     assert!(dst.len() == len && src.len() == len, "transpose: dst and src must both hold {rows}×{cols}");
     // 16×16 tiles: both the 16 source rows and the 16 destination rows stay in L1.

@@ -399,3 +399,30 @@ mod micro_kernels {
         }
     }
 }
+
+/// The register-tiled transpose against the plain loop, for every size up to 3 tiles and
+/// every instruction set that has one.
+#[test]
+fn transpose_matches_the_plain_loop() {
+    use kubelstm_kernels::gemm::transpose_scalar;
+    use kubelstm_kernels::simd::gemm::transpose;
+    use kubelstm_kernels::Isa;
+    for rows in 0..26 {
+        for cols in 0..26 {
+            let src: Vec<f32> = (0..rows * cols).map(|i| i as f32 * 0.5 - 3.0).collect();
+            let mut want = vec![0.0f32; rows * cols];
+            transpose_scalar(&mut want, &src, rows, cols);
+            for r in 0..rows {
+                for c in 0..cols {
+                    assert_eq!(want[c * rows + r], src[r * cols + c]);
+                }
+            }
+            for isa in Isa::ALL.into_iter().filter(|i| i.is_supported()) {
+                let mut got = vec![f32::NAN; rows * cols];
+                if transpose(isa, &mut got, &src, rows, cols) {
+                    assert_eq!(got, want, "{isa:?} {rows}×{cols}");
+                }
+            }
+        }
+    }
+}

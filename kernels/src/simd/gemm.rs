@@ -540,3 +540,76 @@ pub fn gemm(
     }
     true
 }
+
+// ------------------------------------------------------------------------------- transpose
+
+/// `dst (cols, rows) = srcᵀ`, f32, in 8 × 8 tiles transposed in registers (AVX) where the CPU
+/// has AVX2 (or AVX-512); returns false to let the caller use the scalar loop.
+pub fn transpose(isa: crate::Isa, dst: &mut [f32], src: &[f32], rows: usize, cols: usize) -> bool {
+    assert!(
+        dst.len() == rows * cols && src.len() == rows * cols,
+        "transpose: dst and src must both hold {rows}×{cols}"
+    );
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: Avx2Fma and Avx512 are only reported after run-time detection (AVX-512F
+        // and AVX2 both imply AVX); the slices hold rows·cols elements (asserted above).
+        crate::Isa::Avx2Fma | crate::Isa::Avx512 => unsafe { transpose_avx(dst, src, rows, cols) },
+        _ => return false,
+    }
+    true
+}
+
+/// # Safety
+/// The CPU has AVX; `dst` and `src` hold `rows · cols` elements.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+unsafe fn transpose_avx(dst: &mut [f32], src: &[f32], rows: usize, cols: usize) {
+    let (s, d) = (src.as_ptr(), dst.as_mut_ptr());
+    let (r8, c8) = (rows - rows % 8, cols - cols % 8);
+    for r0 in (0..r8).step_by(8) {
+        for c0 in (0..c8).step_by(8) {
+            // Rows r0..r0+8, columns c0..c0+8 of src: the classic unpack/shuffle/permute.
+            let mut x = [_mm256_setzero_ps(); 8];
+            for (i, v) in x.iter_mut().enumerate() {
+                *v = _mm256_loadu_ps(s.add((r0 + i) * cols + c0));
+            }
+            let t0 = _mm256_unpacklo_ps(x[0], x[1]);
+            let t1 = _mm256_unpackhi_ps(x[0], x[1]);
+            let t2 = _mm256_unpacklo_ps(x[2], x[3]);
+            let t3 = _mm256_unpackhi_ps(x[2], x[3]);
+            let t4 = _mm256_unpacklo_ps(x[4], x[5]);
+            let t5 = _mm256_unpackhi_ps(x[4], x[5]);
+            let t6 = _mm256_unpacklo_ps(x[6], x[7]);
+            let t7 = _mm256_unpackhi_ps(x[6], x[7]);
+            let u0 = _mm256_shuffle_ps::<0x44>(t0, t2);
+            let u1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
+            let u2 = _mm256_shuffle_ps::<0x44>(t1, t3);
+            let u3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
+            let u4 = _mm256_shuffle_ps::<0x44>(t4, t6);
+            let u5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
+            let u6 = _mm256_shuffle_ps::<0x44>(t5, t7);
+            let u7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
+            let out = [
+                _mm256_permute2f128_ps::<0x20>(u0, u4),
+                _mm256_permute2f128_ps::<0x20>(u1, u5),
+                _mm256_permute2f128_ps::<0x20>(u2, u6),
+                _mm256_permute2f128_ps::<0x20>(u3, u7),
+                _mm256_permute2f128_ps::<0x31>(u0, u4),
+                _mm256_permute2f128_ps::<0x31>(u1, u5),
+                _mm256_permute2f128_ps::<0x31>(u2, u6),
+                _mm256_permute2f128_ps::<0x31>(u3, u7),
+            ];
+            for (j, &v) in out.iter().enumerate() {
+                _mm256_storeu_ps(d.add((c0 + j) * rows + r0), v);
+            }
+        }
+    }
+    // Edges: the last rows % 8 rows and cols % 8 columns, element by element.
+    for r in 0..rows {
+        let c_start = if r < r8 { c8 } else { 0 };
+        for c in c_start..cols {
+            *d.add(c * rows + r) = *s.add(r * cols + c);
+        }
+    }
+}
