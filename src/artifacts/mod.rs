@@ -9,5 +9,5 @@ pub mod model_file;
 pub mod run_folder;
 
 pub use atomic::{write_atomic, write_json_atomic};
-pub use model_file::{load_model, save_model, LoadedModel, ModelMeta, FORMAT_VERSION};
+pub use model_file::{load_model, save_model, LoadedModel, ModelMeta, ModelPipeline, FORMAT_VERSION};
 pub use run_folder::{RunFolder, RunStatus, STATUS_FILE};

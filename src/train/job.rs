@@ -17,7 +17,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::artifacts::model_file::hex;
-use crate::artifacts::{save_model, ModelMeta, RunFolder, RunStatus};
+use crate::artifacts::{save_model, ModelMeta, ModelPipeline, RunFolder, RunStatus};
 use crate::data::split::class_weights;
 use crate::data::synthetic::{self, SyntheticConfig};
 use crate::data::windows::check_lengths;
@@ -419,11 +419,8 @@ pub fn run(settings: &JobSettings, interrupt: Arc<AtomicBool>) -> Result<JobResu
     let mut meta = ModelMeta::new(&model.config, t, dataset.feature_names.clone());
     meta.seed = settings.train.seed;
     meta.training_data_sha256 = data_hash.clone();
-    meta.pipeline = serde_json::json!({
-        "spec": dataset.pipeline(),
-        "label_at": settings.label_at,
-        "scaler": scaler,
-    });
+    meta.pipeline =
+        Some(ModelPipeline { spec: dataset.pipeline().clone(), label_at: settings.label_at, scaler: scaler.clone() });
     let log = OpenOptions::new()
         .create(true)
         .append(true)
