@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use crate::Result;
 
 pub mod bench;
+pub mod detect;
 pub mod generate;
 pub mod gradcheck;
 pub mod train;
@@ -24,6 +25,9 @@ pub struct Cli {
 pub enum Command {
     /// Train an anomaly detector and write a run folder (model, scaler, threshold, report, plots).
     Train(train::Args),
+    /// Score metrics with a trained model: one row per window (CSV, JSON lines) or each pod's
+    /// latest score for Prometheus; as a batch or following a stream.
+    Detect(detect::Args),
     /// Write a synthetic Kubernetes cluster's pod metrics as CSV.
     Generate(generate::Args),
     /// Measure training and inference speed on the canonical workload.
@@ -46,6 +50,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
     match cli.command {
         Command::Train(args) => train::run(args),
         Command::Generate(args) => generate::run(args),
+        Command::Detect(args) => detect::run(args),
         Command::Gradcheck(args) => gradcheck::run(args),
         Command::Bench(args) => bench::run(args),
     }

@@ -91,9 +91,29 @@ impl Scorer {
 
 /// The `k` largest shares of one window as (feature index, share), largest first.
 pub fn top_features(shares: &[f32], k: usize) -> Vec<(usize, f32)> {
-    let mut order: Vec<usize> = (0..shares.len()).collect();
-    order.sort_by(|&a, &b| shares[b].total_cmp(&shares[a]).then(a.cmp(&b)));
-    order.into_iter().take(k).map(|i| (i, shares[i])).collect()
+    let mut out = Vec::with_capacity(k);
+    top_features_into(shares, k, &mut out);
+    out
+}
+
+/// [`top_features`] into a reused buffer: one pass, insertion into the at most `k` kept so
+/// far (k is small), so the per-window cost is `O(F·k)` with no allocation. Ties keep the
+/// lower feature index first.
+pub fn top_features_into(shares: &[f32], k: usize, out: &mut Vec<(usize, f32)>) {
+    out.clear();
+    if k == 0 {
+        return;
+    }
+    for (j, &s) in shares.iter().enumerate() {
+        // First kept entry that `s` beats (strictly: equal shares keep index order).
+        let at = out.iter().position(|&(_, t)| s.total_cmp(&t).is_gt()).unwrap_or(out.len());
+        if at < k {
+            if out.len() == k {
+                out.pop();
+            }
+            out.insert(at, (j, s));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -156,5 +176,8 @@ mod tests {
         }
         assert!(scores.iter().all(|s| (0.0..=1.0).contains(s)));
         assert_eq!(top_features(&[0.1, 0.5, 0.4], 2), vec![(1, 0.5), (2, 0.4)]);
+        assert_eq!(top_features(&[0.2, 0.5, 0.2, 0.1], 3), vec![(1, 0.5), (0, 0.2), (2, 0.2)]);
+        assert_eq!(top_features(&[0.3, 0.7], 5), vec![(1, 0.7), (0, 0.3)]);
+        assert_eq!(top_features(&[0.3, 0.7], 0), vec![]);
     }
 }

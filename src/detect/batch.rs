@@ -1,0 +1,152 @@
+//! Batch scoring: every full window of a loaded, scaled dataset, across worker threads.
+//!
+//! Windows are scored in rounds of `threads × per_worker` windows; each worker gathers its
+//! contiguous share of the round into its own `(T, B, F)` buffer and scores it with its own
+//! [`Scorer`], then the round's scores and shares are handed to the caller in window order. A
+//! window's score does not depend on its batch, so the result is the same bits at any thread
+//! count and any `per_worker` (and equal to the streaming driver's).
+
+use std::ops::Range;
+
+use rayon::prelude::*;
+
+use super::model::ScoringModel;
+use super::output::Scored;
+use super::scorer::Scorer;
+use crate::data::csv_ingest::KEY_SEPARATOR;
+use crate::data::{Dataset, Series, WindowIndex};
+use crate::nn::resize;
+use crate::{Error, Result};
+
+/// Windows scored per worker per round: large enough for efficient GEMMs, small enough that a
+/// worker's activations stay in cache.
+pub const DEFAULT_PER_WORKER: usize = 128;
+
+struct Worker {
+    scorer: Scorer,
+    x: Vec<f32>, // (T, B, F)
+}
+
+/// Per-thread scorers over one model.
+pub struct BatchScorer {
+    workers: Vec<Worker>,
+    pool: Option<rayon::ThreadPool>,
+    pub per_worker: usize,
+    steps: usize,
+    features: usize,
+}
+
+impl BatchScorer {
+    pub fn new(model: &ScoringModel, threads: usize) -> Result<BatchScorer> {
+        let threads = threads.max(1);
+        let pool = if threads > 1 {
+            Some(
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .thread_name(|i| format!("kubelstm-detect-{i}"))
+                    .build()
+                    .map_err(|e| Error::config(format!("cannot start {threads} worker threads: {e}")))?,
+            )
+        } else {
+            None
+        };
+        let workers = (0..threads).map(|_| Worker { scorer: model.scorer(), x: Vec::new() }).collect();
+        Ok(BatchScorer {
+            workers,
+            pool,
+            per_worker: DEFAULT_PER_WORKER,
+            steps: model.steps(),
+            features: model.features(),
+        })
+    }
+
+    pub fn threads(&self) -> usize {
+        self.workers.len()
+    }
+
+    /// Scores windows `ids` of `index` into `scores (B)` and, when given, `shares (B, F)`.
+    pub fn score(
+        &mut self,
+        index: &WindowIndex,
+        series: &[Series],
+        ids: Range<usize>,
+        scores: &mut [f32],
+        shares: Option<&mut [f32]>,
+    ) {
+        let (t, f) = (self.steps, self.features);
+        let n = ids.len();
+        assert_eq!(index.seq_len, t, "windows of another length than the model's");
+        assert_eq!(scores.len(), n, "one score per window");
+        let parts = self.workers.len().min(n).max(1);
+        let (base, extra) = (n / parts, n % parts);
+        let bounds: Vec<Range<usize>> = (0..parts)
+            .map(|p| {
+                let start = p * base + p.min(extra);
+                start..start + base + usize::from(p < extra)
+            })
+            .collect();
+        // Pair each worker with its contiguous slice of the outputs.
+        let mut jobs = Vec::with_capacity(parts);
+        let mut rest_scores = scores;
+        let mut rest_shares = shares;
+        for (worker, r) in self.workers.iter_mut().zip(&bounds) {
+            let (s, tail) = std::mem::take(&mut rest_scores).split_at_mut(r.len());
+            rest_scores = tail;
+            let sh = rest_shares.take().map(|all| {
+                let (head, tail) = all.split_at_mut(r.len() * f);
+                rest_shares = Some(tail);
+                head
+            });
+            jobs.push((worker, r.clone(), s, sh));
+        }
+        let batch_ids: Vec<usize> = ids.collect();
+        let work = |(worker, r, s, sh): &mut (&mut Worker, Range<usize>, &mut [f32], Option<&mut [f32]>)| {
+            let b = r.len();
+            if b == 0 {
+                return;
+            }
+            resize(&mut worker.x, t * b * f);
+            index.gather(series, f, &batch_ids[r.clone()], &mut worker.x);
+            worker.scorer.score(&worker.x, t, b, s, sh.as_deref_mut());
+        };
+        match &self.pool {
+            Some(pool) if jobs.len() > 1 => pool.install(|| jobs.par_iter_mut().for_each(work)),
+            _ => jobs.iter_mut().for_each(work),
+        }
+    }
+}
+
+/// Scores every full window of `dataset` (scaled) in order — series by series, each in time
+/// order — and hands each to `emit`. `explain`: compute per-feature shares.
+pub fn score_dataset(
+    scorer: &mut BatchScorer,
+    dataset: &Dataset,
+    model: &ScoringModel,
+    explain: bool,
+    mut emit: impl FnMut(&Scored<'_>) -> Result<()>,
+) -> Result<u64> {
+    let (t, f) = (model.steps(), model.features());
+    let index = WindowIndex::scoring(&dataset.series, t, model.label_at());
+    let keys: Vec<String> = dataset.series.iter().map(|s| s.key.0.join(&KEY_SEPARATOR.to_string())).collect();
+    let round = scorer.per_worker * scorer.threads();
+    let mut scores = vec![0.0f32; round]; // (B)
+    let mut shares = vec![0.0f32; if explain { round * f } else { 0 }]; // (B, F)
+    let mut start = 0;
+    while start < index.len() {
+        let end = (start + round).min(index.len());
+        let n = end - start;
+        let sh = explain.then(|| &mut shares[..n * f]);
+        scorer.score(&index, &dataset.series, start..end, &mut scores[..n], sh);
+        for (i, w) in index.windows[start..end].iter().enumerate() {
+            let s = &dataset.series[w.series as usize];
+            emit(&Scored {
+                key: &keys[w.series as usize],
+                timestamp: s.timestamps[index.last_row(*w)],
+                score: scores[i],
+                shares: if explain { &shares[i * f..(i + 1) * f] } else { &[] },
+            })?;
+        }
+        start = end;
+    }
+    Ok(index.len() as u64)
+}
