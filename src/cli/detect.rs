@@ -2,19 +2,16 @@
 //! (`--follow`). See [`crate::detect`] for what a score means and the two drivers.
 
 use std::cell::RefCell;
-use std::io::{BufRead, BufReader, IsTerminal, Read};
+use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
 use super::Outcome;
-use crate::data::csv_ingest::csv_reader;
-use crate::data::schema::clean_header;
 use crate::data::windows::check_lengths;
 use crate::data::{IngestReport, LabelAt};
-use crate::detect::batch::{score_dataset, BatchScorer};
-use crate::detect::columns::check_header;
+use crate::detect::batch::{load_for_scoring, score_dataset, BatchScorer};
 use crate::detect::follow::{spawn_reader, ChannelReader};
 use crate::detect::output::Target;
 use crate::detect::stream::{run_stream, StreamSettings};
@@ -199,7 +196,7 @@ pub fn run(args: Args) -> Result<Outcome> {
         }
         (summary.pods, problems)
     } else {
-        let dataset = load_batch(&args, &settings, &model, &source)?;
+        let dataset = load_for_scoring(open_input(&args, &settings)?, &source, &model, args.skip_bad_rows)?;
         let mut problems = report_problems(&dataset.report);
         for w in check_lengths(&dataset.series, model.steps(), LabelAt::Last)? {
             problems += &format!("warning: {w}\n");
@@ -229,21 +226,4 @@ pub fn run(args: Args) -> Result<Outcome> {
     } else {
         Outcome::Success
     })
-}
-
-/// Loads the whole input as training would, after checking its header against the model.
-fn load_batch(args: &Args, settings: &Settings, model: &ScoringModel, source: &str) -> Result<crate::data::Dataset> {
-    let mut input = BufReader::with_capacity(1 << 20, open_input(args, settings)?);
-    // The header line first, so a file in another schema gets the model's view of what is
-    // missing; then it is put back in front of the rest.
-    let mut first = Vec::new();
-    input.read_until(b'\n', &mut first).map_err(|e| Error::io("read", source, e))?;
-    let mut header = csv::StringRecord::new();
-    if let Ok(true) = csv_reader(first.as_slice()).read_record(&mut header) {
-        check_header(source, model.dir(), &model.pipeline.spec, &clean_header(&header))?;
-    }
-    let reader = std::io::Cursor::new(first).chain(input);
-    let mut dataset = crate::data::load_reader(reader, source, &model.load_options(args.skip_bad_rows))?;
-    model.scaler().transform_dataset(&mut dataset)?;
-    Ok(dataset)
 }

@@ -6,14 +6,17 @@
 //! window's score does not depend on its batch, so the result is the same bits at any thread
 //! count and any `per_worker` (and equal to the streaming driver's).
 
+use std::io::{BufRead, BufReader, Read};
 use std::ops::Range;
 
 use rayon::prelude::*;
 
+use super::columns::check_header;
 use super::model::ScoringModel;
 use super::output::Scored;
 use super::scorer::Scorer;
-use crate::data::csv_ingest::KEY_SEPARATOR;
+use crate::data::csv_ingest::{csv_reader, KEY_SEPARATOR};
+use crate::data::schema::clean_header;
 use crate::data::{Dataset, Series, WindowIndex};
 use crate::nn::resize;
 use crate::{Error, Result};
@@ -149,4 +152,22 @@ pub fn score_dataset(
         start = end;
     }
     Ok(index.len() as u64)
+}
+
+/// Loads `input` (CSV in the model's schema) as training would and scales it with the
+/// model's scaler. The header is checked against the model first, so a file in another
+/// schema is told what the model needs rather than which training flags would read it.
+pub fn load_for_scoring<R: Read>(input: R, source: &str, model: &ScoringModel, skip_bad_rows: bool) -> Result<Dataset> {
+    let mut input = BufReader::with_capacity(1 << 20, input);
+    let mut first = Vec::new();
+    input.read_until(b'\n', &mut first).map_err(|e| Error::io("read", source, e))?;
+    let mut header = csv::StringRecord::new();
+    if let Ok(true) = csv_reader(first.as_slice()).read_record(&mut header) {
+        check_header(source, model.dir(), &model.pipeline.spec, &clean_header(&header))?;
+    }
+    // The header line goes back in front of the rest.
+    let reader = std::io::Cursor::new(first).chain(input);
+    let mut dataset = crate::data::load_reader(reader, source, &model.load_options(skip_bad_rows))?;
+    model.scaler().transform_dataset(&mut dataset)?;
+    Ok(dataset)
 }
