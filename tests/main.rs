@@ -1,6 +1,7 @@
 //! kubelstm's integration tests: one binary, one module per area.
 
 mod data;
+mod detect;
 mod fixtures_pytorch;
 mod gradients;
 mod layers;

@@ -161,7 +161,7 @@ fn check_jsonl(text: &str) {
 /// bits, reading each score as f32 from its text.
 fn csv_scores(text: &str) -> Scores {
     let mut rdr = csv::ReaderBuilder::new().has_headers(true).from_reader(text.as_bytes());
-    let header = rdr.headers().map(|h| h.clone()).unwrap_or_default();
+    let header = rdr.headers().cloned().unwrap_or_default();
     let col = |name: &str| header.iter().position(|h| h == name);
     let score = col("score").expect("a score column");
     let keys: Vec<usize> = ["g", "namespace", "pod"].iter().filter_map(|k| col(k)).collect();
