@@ -10,6 +10,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::AtomicBool;
@@ -493,6 +494,7 @@ fn prometheus_output_parses_and_holds_each_pods_latest_score() {
 fn output_file_is_written_atomically_and_stdin_batch_equals_the_file() {
     let fx = fixture();
     let dir = fx.dir.join("atomic");
+    let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("scores.csv");
     let o =
@@ -509,6 +511,26 @@ fn output_file_is_written_atomically_and_stdin_batch_equals_the_file() {
     child.stdout.take().unwrap().read_to_end(&mut from_stdin).unwrap();
     assert!(child.wait().unwrap().success());
     assert_eq!(std::fs::read(&file).unwrap(), from_stdin);
+    // A FIFO (as /dev/null or /dev/stdout would be) is written in place, never replaced; a
+    // symbolic link stays a link to the file it names.
+    let fifo = dir.join("fifo");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(fifo).unwrap())
+    };
+    let o =
+        kubelstm(&["detect", "--model", path(&fx.autoencoder), "--data", path(&fx.k8s_csv), "-o", path(&fifo), "-q"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(reader.join().unwrap(), from_stdin);
+    assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+    let link = dir.join("link.csv");
+    std::os::unix::fs::symlink(&file, &link).unwrap();
+    let o = kubelstm(&["detect", "--model", path(&fx.standard), "--data", path(&fx.k8s_csv), "-o", path(&link), "-q"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert!(std::fs::read_to_string(&file).unwrap().starts_with("timestamp,namespace,pod,score"));
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 3, "no temporary left");
     // A failed run leaves no file and no temporary (unwritable destination: no such folder).
     let o =
         kubelstm(&["detect", "--model", path(&fx.standard), "--data", path(&fx.k8s_csv), "-o", "/nonexistent/x.csv"]);

@@ -135,8 +135,9 @@ enum Body {
 pub struct Output {
     opts: OutputOptions,
     target: Target,
-    /// The temporary file of an atomic target, removed unless [`Output::finish`] renames it.
-    tmp: Option<PathBuf>,
+    /// The temporary file of an atomic target and where it goes; removed unless
+    /// [`Output::finish`] renames it.
+    tmp: Option<(PathBuf, PathBuf)>,
     body: Body,
     line: String,
     field: String,
@@ -241,12 +242,16 @@ impl Output {
                         ));
                     }
                     (Sink::Discard, None)
-                } else if *atomic {
-                    let tmp = temporary_path(path);
-                    let file = File::create(&tmp).map_err(|e| Error::io("create", &tmp, e))?;
-                    (Sink::File(file), Some(tmp))
                 } else {
-                    (Sink::File(File::create(path).map_err(|e| Error::io("create", path, e))?), None)
+                    // A device or FIFO (`-o /dev/null`) is written in place, never replaced.
+                    match crate::artifacts::atomic_destination(path)? {
+                        Some(dest) if *atomic => {
+                            let tmp = temporary_path(&dest);
+                            let file = File::create(&tmp).map_err(|e| Error::io("create", &tmp, e))?;
+                            (Sink::File(file), Some((tmp, dest)))
+                        }
+                        _ => (Sink::File(File::create(path).map_err(|e| Error::io("create", path, e))?), None),
+                    }
                 }
             }
         };
@@ -562,11 +567,11 @@ impl Output {
         match sink {
             Sink::Stdout(mut s) => s.flush().map_err(|e| write_error(&self.target, e))?,
             Sink::File(f) => {
-                f.sync_all().map_err(|e| write_error(&self.target, e))?;
-                if let (Some(tmp), Target::File { path, .. }) = (self.tmp.take(), &self.target) {
-                    std::fs::rename(&tmp, path).map_err(|e| {
+                if let Some((tmp, dest)) = self.tmp.take() {
+                    f.sync_all().map_err(|e| write_error(&self.target, e))?;
+                    std::fs::rename(&tmp, &dest).map_err(|e| {
                         let _ = std::fs::remove_file(&tmp);
-                        Error::io("rename into place", path, e)
+                        Error::io("rename into place", &dest, e)
                     })?;
                 }
             }
@@ -580,7 +585,7 @@ impl Output {
 impl Drop for Output {
     fn drop(&mut self) {
         // Not finished (an error stopped the run): leave no temporary file behind.
-        if let Some(tmp) = self.tmp.take() {
+        if let Some((tmp, _)) = self.tmp.take() {
             let _ = std::fs::remove_file(tmp);
         }
     }
