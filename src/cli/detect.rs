@@ -54,8 +54,9 @@ pub struct Args {
     /// Exit with code 1 when any score reaches the threshold.
     #[arg(long)]
     pub fail_on_anomaly: bool,
-    /// With --follow: forget a pod once the newest row is this many seconds (of data time; rows
-    /// without a time column) past its last row. It starts afresh if it comes back.
+    /// With --follow: forget a pod once the newest row is this many seconds past its last row
+    /// (data time; counted in rows when the data has no time column). It starts afresh if it
+    /// comes back.
     #[arg(long, default_value_t = 3600, value_name = "SECONDS")]
     pub evict_after: u64,
     /// Worker threads for batch scoring (default: all cores).
