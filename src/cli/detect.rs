@@ -11,10 +11,10 @@ use std::time::Instant;
 use super::Outcome;
 use crate::data::windows::check_lengths;
 use crate::data::{IngestReport, LabelAt};
-use crate::detect::batch::{load_for_scoring, score_dataset, BatchScorer};
+use crate::detect::batch::{load_for_scoring, score_dataset, BatchScorer, DEFAULT_PER_WORKER};
 use crate::detect::follow::{spawn_reader, ChannelReader};
 use crate::detect::output::Target;
-use crate::detect::stream::{run_stream, StreamSettings};
+use crate::detect::stream::{run_stream, ScoreBatcher, StreamSettings, StreamSink};
 use crate::detect::{Format, Output, OutputOptions, ScoringModel};
 use crate::{Error, Result};
 
@@ -59,7 +59,8 @@ pub struct Args {
     /// comes back.
     #[arg(long, default_value_t = 3600, value_name = "SECONDS")]
     pub evict_after: u64,
-    /// Worker threads for batch scoring (default: all cores).
+    /// Worker threads (default: all cores). With --follow, windows that arrive together are
+    /// scored together across them.
     #[arg(long)]
     pub threads: Option<usize>,
     /// Skip rows with a bad value instead of stopping; they are counted on stderr.
@@ -160,7 +161,7 @@ pub fn run(args: Args) -> Result<Outcome> {
         None => Target::Stdout,
     };
     let source = source_name(&args, &settings);
-    let out = RefCell::new(Output::new(opts, target)?);
+    let mut out = Output::new(opts, target)?;
     let mut interrupted = false;
     let (pods, problems) = if args.follow {
         let stop = Arc::new(AtomicBool::new(false));
@@ -175,9 +176,12 @@ pub fn run(args: Args) -> Result<Outcome> {
             });
         }
         let rx = spawn_reader(open_input(&args, &settings)?, tail, stop.clone());
+        // Windows are scored in batches while input keeps coming, and at once when it pauses.
+        let batcher = ScoreBatcher::new(&model, settings.threads, DEFAULT_PER_WORKER * settings.threads, explain)?;
+        let sink = RefCell::new(StreamSink { batcher, out });
         let failed: RefCell<Option<Error>> = RefCell::new(None);
         let reader = ChannelReader::new(rx, || {
-            out.borrow_mut().idle().map_err(|e| {
+            sink.borrow_mut().idle().map_err(|e| {
                 let io = std::io::Error::other(e.to_string());
                 *failed.borrow_mut() = Some(e);
                 io
@@ -185,10 +189,11 @@ pub fn run(args: Args) -> Result<Outcome> {
         });
         let stream_settings =
             StreamSettings { skip_bad_rows: args.skip_bad_rows, explain, evict_after: Some(settings.evict_after) };
-        let summary = match run_stream(reader, &source, &model, stream_settings, &out) {
+        let summary = match run_stream(reader, &source, &model, stream_settings, &sink) {
             Ok(summary) => summary,
             Err(e) => return Err(failed.into_inner().unwrap_or(e)),
         };
+        out = sink.into_inner().finish()?;
         interrupted = stop.load(Ordering::SeqCst);
         let mut problems = report_problems(&summary.report);
         if summary.windows == 0 && summary.report.rows_loaded > 0 {
@@ -203,11 +208,9 @@ pub fn run(args: Args) -> Result<Outcome> {
             problems += &format!("warning: {w}\n");
         }
         let mut scorer = BatchScorer::new(&model, settings.threads)?;
-        let mut out = out.borrow_mut();
         score_dataset(&mut scorer, &dataset, &model, explain, |s| out.write(s))?;
         (dataset.series.len(), problems)
     };
-    let out = out.into_inner();
     let (windows, anomalies) = (out.windows, out.anomalies);
     out.finish()?;
     if !args.quiet {

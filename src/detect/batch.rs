@@ -76,23 +76,54 @@ impl BatchScorer {
         scores: &mut [f32],
         shares: Option<&mut [f32]>,
     ) {
+        assert_eq!(index.seq_len, self.steps, "windows of another length than the model's");
+        let first = ids.start;
+        let f = self.features;
+        let gather = |r: Range<usize>, x: &mut [f32]| {
+            let ids: Vec<usize> = (first + r.start..first + r.end).collect();
+            index.gather(series, f, &ids, x);
+        };
+        self.score_with(ids.len(), &gather, scores, shares);
+    }
+
+    /// Scores windows stored batch first, `x (B, T, F)`, oldest row first.
+    pub fn score_batch_first(&mut self, x: &[f32], scores: &mut [f32], shares: Option<&mut [f32]>) {
         let (t, f) = (self.steps, self.features);
-        let n = ids.len();
-        assert_eq!(index.seq_len, t, "windows of another length than the model's");
+        let n = scores.len();
+        assert_eq!(x.len(), n * t * f, "x is not (B, T, F)");
+        let gather = |r: Range<usize>, out: &mut [f32]| {
+            let b = r.len();
+            for (k, i) in r.enumerate() {
+                for step in 0..t {
+                    out[(step * b + k) * f..(step * b + k + 1) * f]
+                        .copy_from_slice(&x[(i * t + step) * f..(i * t + step + 1) * f]);
+                }
+            }
+        };
+        self.score_with(n, &gather, scores, shares);
+    }
+
+    /// Scores `n` windows: each worker takes a contiguous range, `gather(range, x)` writes
+    /// those windows time-major into its `x (T, b, F)`, and its scorer fills its slice of
+    /// `scores (n)` and `shares (n, F)`.
+    fn score_with(
+        &mut self,
+        n: usize,
+        gather: &(dyn Fn(Range<usize>, &mut [f32]) + Sync),
+        scores: &mut [f32],
+        shares: Option<&mut [f32]>,
+    ) {
+        let (t, f) = (self.steps, self.features);
         assert_eq!(scores.len(), n, "one score per window");
         let parts = self.workers.len().min(n).max(1);
         let (base, extra) = (n / parts, n % parts);
-        let bounds: Vec<Range<usize>> = (0..parts)
-            .map(|p| {
-                let start = p * base + p.min(extra);
-                start..start + base + usize::from(p < extra)
-            })
-            .collect();
-        // Pair each worker with its contiguous slice of the outputs.
+        // Pair each worker with its contiguous range and slices of the outputs.
         let mut jobs = Vec::with_capacity(parts);
         let mut rest_scores = scores;
         let mut rest_shares = shares;
-        for (worker, r) in self.workers.iter_mut().zip(&bounds) {
+        for (p, worker) in self.workers.iter_mut().take(parts).enumerate() {
+            let start = p * base + p.min(extra);
+            let r = start..start + base + usize::from(p < extra);
             let (s, tail) = std::mem::take(&mut rest_scores).split_at_mut(r.len());
             rest_scores = tail;
             let sh = rest_shares.take().map(|all| {
@@ -100,16 +131,15 @@ impl BatchScorer {
                 rest_shares = Some(tail);
                 head
             });
-            jobs.push((worker, r.clone(), s, sh));
+            jobs.push((worker, r, s, sh));
         }
-        let batch_ids: Vec<usize> = ids.collect();
         let work = |(worker, r, s, sh): &mut (&mut Worker, Range<usize>, &mut [f32], Option<&mut [f32]>)| {
             let b = r.len();
             if b == 0 {
                 return;
             }
             resize(&mut worker.x, t * b * f);
-            index.gather(series, f, &batch_ids[r.clone()], &mut worker.x);
+            gather(r.clone(), &mut worker.x);
             worker.scorer.score(&worker.x, t, b, s, sh.as_deref_mut());
         };
         match &self.pool {

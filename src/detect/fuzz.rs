@@ -17,7 +17,7 @@ use std::sync::OnceLock;
 use super::batch::{score_dataset, BatchScorer};
 use super::model::{Horizon, ScoringModel, ThresholdFile};
 use super::output::{Format, Output, OutputOptions, Target};
-use super::stream::{run_stream, StreamSettings};
+use super::stream::{run_stream, ScoreBatcher, StreamSettings, StreamSink};
 use crate::artifacts::{LoadedModel, ModelMeta, ModelPipeline, RunStatus};
 use crate::data::report::SkipReason;
 use crate::data::schema::NUMERIC;
@@ -121,9 +121,15 @@ pub fn fuzz_stream(bytes: &[u8]) {
             let mut formats = Vec::new();
             let mut streamed: Option<Scores> = None;
             for format in [Format::Csv, Format::Jsonl, Format::Prometheus] {
-                let out = RefCell::new(output(model, format, evict_after));
-                let result = run_stream(bytes, "fuzz.csv", model, settings, &out);
-                let text = out.into_inner().finish().expect("memory output finishes");
+                // A batch of 3 windows at most, so batches fill and flush mid-stream.
+                let batcher = ScoreBatcher::new(model, 1, 3, true).expect("a batcher");
+                let sink = RefCell::new(StreamSink { batcher, out: output(model, format, evict_after) });
+                let result = run_stream(bytes, "fuzz.csv", model, settings, &sink);
+                let out = match sink.into_inner().finish() {
+                    Ok(out) => out,
+                    Err(_) => continue,
+                };
+                let text = out.finish().expect("memory output finishes");
                 let text = String::from_utf8(text).expect("output is UTF-8");
                 match format {
                     Format::Jsonl => check_jsonl(&text),

@@ -10,10 +10,12 @@
 //! - **batch** ([`batch`]): the whole input is loaded as training loads it (rows sorted by time
 //!   per pod, duplicate timestamps resolved), every full window is scored, `B` windows per
 //!   worker thread at a time, and the rows are written pod by pod in time order;
-//! - **streaming** ([`stream`], `--follow`): records are scored as they arrive; each pod keeps a
-//!   ring of its last `T` scaled rows and a score is emitted the moment a pod has a full
-//!   window. A window's score does not depend on what it is batched with, so both drivers give
-//!   the same bits for the same rows in time order (`tests/detect.rs` checks it).
+//! - **streaming** ([`stream`], `--follow`): records are taken as they arrive; each pod keeps a
+//!   ring of its last `T` scaled rows, and a completed window is queued and scored with the
+//!   others that arrived together — at once when the input pauses ([`follow`] knows when), so
+//!   a trickle of rows gets its scores immediately and a backlog is scored at batch speed.
+//!   A window's score does not depend on what it is batched with, so both drivers give the
+//!   same bits for the same rows in time order (`tests/detect.rs` checks it).
 //!
 //! ## What a score means
 //!

@@ -18,6 +18,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io::Read;
 
+use super::batch::BatchScorer;
 use super::columns::check_header;
 use super::model::ScoringModel;
 use super::output::{Output, Scored};
@@ -33,6 +34,16 @@ struct Ring {
     next: usize,
     len: usize,
     last_ts: i64,
+}
+
+/// A pod's full window as the stream completes it.
+#[derive(Clone, Copy, Debug)]
+pub struct StreamWindow<'a> {
+    pub key: &'a str,
+    /// Of the window's last row.
+    pub timestamp: i64,
+    /// `(T, F)` scaled rows, oldest first.
+    pub x: &'a [f32],
 }
 
 /// Scores a stream of records as they arrive.
@@ -143,9 +154,26 @@ impl StreamScorer {
         self.next_sweep = newest.saturating_add((gap / 4).max(1));
     }
 
-    /// Offers the next record (at input line `line`). Returns the score of the window it
-    /// completes, if any. A bad record is an error unless bad rows are skipped.
+    /// Offers the next record (at input line `line`) and scores the window it completes, if
+    /// any, on its own. A bad record is an error unless bad rows are skipped.
     pub fn push(&mut self, record: &csv::StringRecord, line: u64) -> Result<Option<Scored<'_>>> {
+        let Some(timestamp) = self.advance(record, line)? else { return Ok(None) };
+        let t = self.steps;
+        let explain = self.explain.then_some(&mut self.shares[..]);
+        self.scorer.score(&self.window, t, 1, &mut self.score, explain);
+        Ok(Some(Scored { key: &self.key, timestamp, score: self.score[0], shares: &self.shares }))
+    }
+
+    /// Offers the next record and returns the window it completes, if any, unscored (for a
+    /// [`ScoreBatcher`]).
+    pub fn push_window(&mut self, record: &csv::StringRecord, line: u64) -> Result<Option<StreamWindow<'_>>> {
+        let Some(timestamp) = self.advance(record, line)? else { return Ok(None) };
+        Ok(Some(StreamWindow { key: &self.key, timestamp, x: &self.window }))
+    }
+
+    /// Takes the record into its pod's state; `Some(timestamp)` when it completed a window,
+    /// which is then in `self.window` and its key in `self.key`.
+    fn advance(&mut self, record: &csv::StringRecord, line: u64) -> Result<Option<i64>> {
         self.sweep();
         self.evict_if_silent(record);
         let timestamp = match self.features.push(record, line) {
@@ -193,10 +221,103 @@ impl StreamScorer {
         if !full {
             return Ok(None);
         }
-        let explain = self.explain.then_some(&mut self.shares[..]);
-        self.scorer.score(&self.window, t, 1, &mut self.score, explain);
         self.windows += 1;
-        Ok(Some(Scored { key: &self.key, timestamp, score: self.score[0], shares: &self.shares }))
+        Ok(Some(timestamp))
+    }
+}
+
+/// Windows queued for scoring together: the stream's windows wait here only while more input
+/// is at hand, and are scored as one batch (across threads) when the queue is full or the
+/// input pauses. A window's score does not depend on its batch, so this changes when scores
+/// are written, never what they are.
+pub struct ScoreBatcher {
+    scorer: BatchScorer,
+    capacity: usize,
+    steps: usize,
+    width: usize,
+    explain: bool,
+    x: Vec<f32>, // (capacity, T, F)
+    keys: Vec<String>,
+    timestamps: Vec<i64>,
+    len: usize,
+    scores: Vec<f32>, // (capacity,)
+    shares: Vec<f32>, // (capacity, F)
+}
+
+impl ScoreBatcher {
+    /// `capacity` windows at most per batch, over `threads` workers.
+    pub fn new(model: &ScoringModel, threads: usize, capacity: usize, explain: bool) -> Result<ScoreBatcher> {
+        let (t, f) = (model.steps(), model.features());
+        let capacity = capacity.max(1);
+        Ok(ScoreBatcher {
+            scorer: BatchScorer::new(model, threads)?,
+            capacity,
+            steps: t,
+            width: f,
+            explain,
+            x: vec![0.0; capacity * t * f],
+            keys: vec![String::new(); capacity],
+            timestamps: vec![0; capacity],
+            len: 0,
+            scores: vec![0.0; capacity],
+            shares: vec![0.0; if explain { capacity * f } else { 0 }],
+        })
+    }
+
+    /// Queues a window; scores the queue into `out` when it is full.
+    pub fn queue(&mut self, w: &StreamWindow<'_>, out: &mut Output) -> Result<()> {
+        let tf = self.steps * self.width;
+        let i = self.len;
+        self.x[i * tf..(i + 1) * tf].copy_from_slice(w.x);
+        self.keys[i].clear();
+        self.keys[i].push_str(w.key);
+        self.timestamps[i] = w.timestamp;
+        self.len += 1;
+        if self.len == self.capacity {
+            self.flush(out)?;
+        }
+        Ok(())
+    }
+
+    /// Scores the queued windows and writes them to `out`, in the order they were queued.
+    pub fn flush(&mut self, out: &mut Output) -> Result<()> {
+        let (n, f, tf) = (self.len, self.width, self.steps * self.width);
+        if n == 0 {
+            return Ok(());
+        }
+        self.len = 0;
+        let shares = self.explain.then(|| &mut self.shares[..n * f]);
+        self.scorer.score_batch_first(&self.x[..n * tf], &mut self.scores[..n], shares);
+        for i in 0..n {
+            out.write(&Scored {
+                key: &self.keys[i],
+                timestamp: self.timestamps[i],
+                score: self.scores[i],
+                shares: if self.explain { &self.shares[i * f..(i + 1) * f] } else { &[] },
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// Where a stream's windows go: the batcher and the output, shared with whoever calls
+/// [`StreamSink::idle`] when the input pauses.
+pub struct StreamSink {
+    pub batcher: ScoreBatcher,
+    pub out: Output,
+}
+
+impl StreamSink {
+    /// The input paused: score what is queued and make the output visible.
+    pub fn idle(&mut self) -> Result<()> {
+        self.batcher.flush(&mut self.out)?;
+        self.out.idle()
+    }
+
+    /// The stream ended: score what is queued; the output is the caller's to finish.
+    pub fn finish(mut self) -> Result<Output> {
+        self.batcher.flush(&mut self.out)?;
+        Ok(self.out)
     }
 }
 
@@ -218,14 +339,15 @@ pub struct StreamSummary {
     pub report: IngestReport,
 }
 
-/// Reads CSV records from `input` (header first) and writes each score to `out` as it is
-/// made. `out` is shared with whoever flushes it while the input waits (see [`super::follow`]).
+/// Reads CSV records from `input` (header first) and queues each completed window in `sink`,
+/// which scores and writes them in batches. `sink` is shared with whoever calls its `idle`
+/// while the input waits (see [`super::follow`]); after the last record the queue is scored.
 pub fn run_stream<R: Read>(
     input: R,
     source: &str,
     model: &ScoringModel,
     settings: StreamSettings,
-    out: &RefCell<Output>,
+    sink: &RefCell<StreamSink>,
 ) -> Result<StreamSummary> {
     let mut rdr = csv_reader(input);
     let mut record = csv::StringRecord::new();
@@ -260,10 +382,13 @@ pub fn run_stream<R: Read>(
         }
         let line = record.position().map_or(data_row + 2, |p| p.line());
         data_row += 1;
-        if let Some(scored) = scorer.push(&record, line)? {
-            out.borrow_mut().write(&scored)?;
+        if let Some(w) = scorer.push_window(&record, line)? {
+            let sink = &mut *sink.borrow_mut();
+            sink.batcher.queue(&w, &mut sink.out)?;
         }
     }
+    let sink = &mut *sink.borrow_mut();
+    sink.batcher.flush(&mut sink.out)?;
     Ok(StreamSummary {
         windows: scorer.windows,
         pods: scorer.live_pods(),
