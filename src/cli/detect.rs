@@ -44,7 +44,8 @@ pub struct Args {
     /// Decision threshold (default: the model's, chosen on its validation split).
     #[arg(long, value_name = "X")]
     pub threshold: Option<f64>,
-    /// Features named per score, with their share of it (0: none, and faster: no attributions).
+    /// Features named per score, with their share of it (0: none; for a classifier that halves
+    /// the work, its attributions need a backward pass).
     #[arg(long, default_value_t = 3, value_name = "N")]
     pub top_features: usize,
     /// Keep reading as rows arrive (standard input until it ends; a file as `tail -f` does,
