@@ -2,6 +2,7 @@
 
 mod cli_train;
 mod data;
+mod detect;
 mod fixtures_pytorch;
 mod gradients;
 mod layers;

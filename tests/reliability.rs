@@ -1632,6 +1632,7 @@ fn every_fuzz_corpus_replays() {
         let check: fn(&[u8]) = match target.as_str() {
             "csv_ingest" => kubelstm::data::fuzz_ingest,
             "kernels" => kubelstm_kernels::fuzzing::check,
+            "detect_stream" => kubelstm::detect::fuzz::fuzz_stream,
             "model_load" => |bytes| {
                 fuzz_model_folder(bytes);
             },

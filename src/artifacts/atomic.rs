@@ -15,8 +15,29 @@ fn temporary_path(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
 }
 
-/// Writes `bytes` to `path` atomically.
+/// Where an atomic write of `path` should rename to, or `None` when `path` must be written in
+/// place: an existing device, FIFO or socket (`-o /dev/null`, `-o /dev/stdout`, a named pipe)
+/// must never be replaced by a regular file. A symbolic link to a regular file resolves to its
+/// target, so the link stays a link. A directory is an error.
+pub fn atomic_destination(path: &Path) -> Result<Option<PathBuf>> {
+    match fs::metadata(path) {
+        Ok(m) if m.is_dir() => {
+            Err(Error::io("write to", path, std::io::Error::new(std::io::ErrorKind::IsADirectory, "it is a directory")))
+        }
+        Ok(m) if !m.is_file() => Ok(None),
+        Ok(_) => Ok(Some(fs::canonicalize(path).map_err(|e| Error::io("resolve", path, e))?)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Some(path.to_path_buf())),
+        Err(e) => Err(Error::io("inspect", path, e)),
+    }
+}
+
+/// Writes `bytes` to `path` atomically (in place for a device or FIFO, see
+/// [`atomic_destination`]).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let Some(target) = atomic_destination(path)? else {
+        return fs::write(path, bytes).map_err(|e| Error::io("write", path, e));
+    };
+    let path = target.as_path();
     let tmp = temporary_path(path);
     let result = (|| -> std::io::Result<()> {
         let mut file = File::create(&tmp)?;
@@ -55,6 +76,22 @@ mod tests {
         assert_eq!(fs::read(&path).unwrap(), b"second");
         let names: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names.len(), 1, "{names:?}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn devices_are_written_in_place_and_links_stay_links() {
+        assert_eq!(atomic_destination(Path::new("/dev/null")).unwrap(), None);
+        write_atomic(Path::new("/dev/null"), b"x").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("target.txt");
+        fs::write(&target, b"old").unwrap();
+        let link = dir.path().join("link.txt");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        write_atomic(&link, b"new").unwrap();
+        assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert_eq!(fs::read(&target).unwrap(), b"new");
+        assert!(atomic_destination(dir.path()).is_err());
     }
 
     #[test]

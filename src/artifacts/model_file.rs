@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::run_folder::{RunFolder, RunStatus};
+use crate::data::{LabelAt, PipelineSpec, Scaler};
 use crate::models::{Model, ModelConfig};
 use crate::{Error, Result};
 
@@ -42,8 +43,21 @@ pub struct ModelMeta {
     pub threshold_rule: String,
     pub seed: u64,
     pub training_data_sha256: String,
-    /// The data pipeline that turns raw rows into model features (ingest settings, scaler).
-    pub pipeline: serde_json::Value,
+    /// The data pipeline that turns raw rows into model features (ingest settings, scaler);
+    /// `null` only for models built outside `kubelstm train` (tests), which cannot score files.
+    pub pipeline: Option<ModelPipeline>,
+}
+
+/// `model.json`'s `pipeline`: how raw rows become the model's scaled input windows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelPipeline {
+    /// Schema, columns, derived features, missing-value policy, label source, feature names.
+    pub spec: PipelineSpec,
+    /// Which row labels a window in training: `next` (the row after it) or `last` (its last
+    /// row). It decides what a score predicts; see [`crate::detect`].
+    pub label_at: LabelAt,
+    /// Fitted on the training split's rows; applied to every feature row before windowing.
+    pub scaler: Scaler,
 }
 
 impl ModelMeta {
@@ -60,7 +74,7 @@ impl ModelMeta {
             threshold_rule: String::new(),
             seed: 0,
             training_data_sha256: String::new(),
-            pipeline: serde_json::Value::Null,
+            pipeline: None,
         }
     }
 }

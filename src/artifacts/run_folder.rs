@@ -69,8 +69,14 @@ pub fn unix_now() -> u64 {
 impl RunFolder {
     /// Creates `output_dir/run_<timestamp>` (with `_2`, `_3`, … if that exists).
     pub fn create(output_dir: &Path) -> Result<Self> {
+        Self::create_named(output_dir, "run")
+    }
+
+    /// Creates `output_dir/<prefix>_<timestamp>` (with `_2`, `_3`, … if that exists), e.g.
+    /// `evaluation_20240304_103000` for `kubelstm evaluate`.
+    pub fn create_named(output_dir: &Path, prefix: &str) -> Result<Self> {
         fs::create_dir_all(output_dir).map_err(|e| Error::io("create the output directory", output_dir, e))?;
-        let base = format!("run_{}", timestamp_name(unix_now()));
+        let base = format!("{prefix}_{}", timestamp_name(unix_now()));
         for n in 1..1000 {
             let name = if n == 1 { base.clone() } else { format!("{base}_{n}") };
             let path = output_dir.join(name);

@@ -80,6 +80,16 @@ pub fn run(args: Args) -> Result<Outcome> {
 /// Writes under a temporary name in the same folder and renames when complete, so an
 /// interrupted run never leaves a truncated file under the requested name.
 fn write_file(cfg: &SyntheticConfig, path: &Path) -> Result<crate::data::IngestReport> {
+    // A device or FIFO (`-o /dev/null`) is written in place: renaming over it would replace
+    // the device with a regular file.
+    let Some(dest) = crate::artifacts::atomic_destination(path)? else {
+        let file = std::fs::File::create(path).map_err(|e| Error::io("create", path, e))?;
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+        let report = synthetic::write_csv(cfg, &mut out, &path.display().to_string())?;
+        out.flush().map_err(|e| Error::io("write", path, e))?;
+        return Ok(report);
+    };
+    let path = dest.as_path();
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let name = path.file_name().ok_or_else(|| Error::config(format!("-o {}: not a file name", path.display())))?;
     let tmp = dir.join(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));

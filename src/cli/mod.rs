@@ -10,8 +10,11 @@ use clap::{Parser, Subcommand};
 use crate::Result;
 
 pub mod bench;
+pub mod detect;
+pub mod evaluate;
 pub mod generate;
 pub mod gradcheck;
+pub mod inspect;
 pub mod train;
 
 #[derive(Parser, Debug)]
@@ -25,6 +28,14 @@ pub struct Cli {
 pub enum Command {
     /// Train an anomaly detector and write a run folder (model, scaler, threshold, report, plots).
     Train(train::Args),
+    /// Score metrics with a trained model: one row per window (CSV, JSON lines) or each pod's
+    /// latest score for Prometheus; as a batch or following a stream.
+    Detect(detect::Args),
+    /// Score labelled data with a saved model: the metrics, report and plots of training's test
+    /// split, in a new evaluation folder.
+    Evaluate(evaluate::Args),
+    /// Show a run folder: layers, parameters, features, scaler, threshold, metrics.
+    Inspect(inspect::Args),
     /// Write a synthetic Kubernetes cluster's pod metrics as CSV.
     Generate(generate::Args),
     /// Measure training and inference speed on the canonical workload.
@@ -47,6 +58,9 @@ pub fn run(cli: Cli) -> Result<Outcome> {
     match cli.command {
         Command::Train(args) => train::run(args),
         Command::Generate(args) => generate::run(args),
+        Command::Detect(args) => detect::run(args),
+        Command::Evaluate(args) => evaluate::run(args),
+        Command::Inspect(args) => inspect::run(args),
         Command::Gradcheck(args) => gradcheck::run(args),
         Command::Bench(args) => bench::run(args),
     }

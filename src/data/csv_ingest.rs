@@ -314,7 +314,9 @@ fn parse_label(text: &str) -> Option<u8> {
     }
 }
 
-fn csv_reader<R: Read>(reader: R) -> csv::Reader<R> {
+/// The CSV reader every load and stream uses (no header handling, ragged rows reported by the
+/// parser, cells trimmed).
+pub fn csv_reader<R: Read>(reader: R) -> csv::Reader<R> {
     csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -324,7 +326,7 @@ fn csv_reader<R: Read>(reader: R) -> csv::Reader<R> {
 }
 
 /// A record-level read failure: a bad row (skippable) or a fatal error.
-fn map_csv_error(source: &str, header: &[String], e: csv::Error) -> std::result::Result<BadRow, Error> {
+pub fn map_csv_error(source: &str, header: &[String], e: csv::Error) -> std::result::Result<BadRow, Error> {
     let line = e.position().map(|p| p.line());
     match e.into_kind() {
         csv::ErrorKind::Utf8 { err, .. } => {
@@ -348,7 +350,8 @@ fn map_csv_error(source: &str, header: &[String], e: csv::Error) -> std::result:
     }
 }
 
-fn with_skip_hint(e: Error) -> Error {
+/// Adds "(--skip-bad-rows skips such rows)" to an input error.
+pub fn with_skip_hint(e: Error) -> Error {
     match e {
         Error::Input { file, line, column, message } => {
             Error::Input { file, line, column, message: format!("{message} (--skip-bad-rows skips such rows)") }

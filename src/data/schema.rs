@@ -149,7 +149,7 @@ fn find(header: &[String], name: &str) -> Option<usize> {
 }
 
 /// A hint for a missing name that differs only in case or spacing from a header name.
-fn near_miss(header: &[String], name: &str) -> Option<String> {
+pub(crate) fn near_miss(header: &[String], name: &str) -> Option<String> {
     let squash = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_lowercase();
     let want = squash(name);
     header.iter().find(|h| squash(h) == want).map(|h| format!("'{name}' (the file has '{h}'; names are exact)"))

@@ -133,6 +133,11 @@ impl FeatureStream {
         n - self.series.len()
     }
 
+    /// Forgets one series (its next row starts it afresh); true if it was held.
+    pub fn forget(&mut self, key: &str) -> bool {
+        self.series.remove(key).is_some()
+    }
+
     /// Series currently held.
     pub fn live_series(&self) -> usize {
         self.series.len()

@@ -14,10 +14,11 @@
 
 use crate::models::{Arch, Model, Objective, Workspace};
 use crate::nn::resize;
+use crate::params::Weights;
 
 pub struct Scorer {
     model: Model,
-    params: Vec<f32>,
+    params: Weights<f32>,
     ws: Workspace<f32>,
     grads: Vec<f32>, // (P) scratch: parameter gradients are not wanted, only dx
     dx: Vec<f32>,    // (T, B, F)
@@ -27,7 +28,10 @@ pub struct Scorer {
 impl Scorer {
     pub fn new(model: Model, params: Vec<f32>) -> Self {
         assert_eq!(params.len(), model.layout.len(), "scorer: parameters do not fit the model");
-        let ws = model.workspace();
+        // The scorer's weights never change: its layers keep their transposed weights.
+        let params = Weights::new(params);
+        let mut ws = model.workspace();
+        ws.set_weights_generation(Some(params.generation()));
         let grads = model.layout.zeros();
         Scorer { model, params, ws, grads, dx: Vec::new(), d_out: Vec::new() }
     }
@@ -45,7 +49,7 @@ impl Scorer {
         if batch == 0 {
             return;
         }
-        let out = self.model.forward(&mut self.ws, &self.params, x, steps, batch, None);
+        let out = self.model.forward(&mut self.ws, self.params.values(), x, steps, batch, None);
         for (s, &o) in scores.iter_mut().zip(out) {
             *s = self.model.score(o);
         }
@@ -70,7 +74,14 @@ impl Scorer {
             self.d_out.fill(1.0);
             resize(&mut self.dx, x.len());
             self.dx.fill(0.0);
-            self.model.backward(&mut self.ws, &mut self.grads, &self.params, x, &self.d_out, Some(&mut self.dx));
+            self.model.backward(
+                &mut self.ws,
+                &mut self.grads,
+                self.params.values(),
+                x,
+                &self.d_out,
+                Some(&mut self.dx),
+            );
             for t in 0..steps {
                 for b in 0..batch {
                     let row = (t * batch + b) * f;
@@ -91,9 +102,29 @@ impl Scorer {
 
 /// The `k` largest shares of one window as (feature index, share), largest first.
 pub fn top_features(shares: &[f32], k: usize) -> Vec<(usize, f32)> {
-    let mut order: Vec<usize> = (0..shares.len()).collect();
-    order.sort_by(|&a, &b| shares[b].total_cmp(&shares[a]).then(a.cmp(&b)));
-    order.into_iter().take(k).map(|i| (i, shares[i])).collect()
+    let mut out = Vec::with_capacity(k);
+    top_features_into(shares, k, &mut out);
+    out
+}
+
+/// [`top_features`] into a reused buffer: one pass, insertion into the at most `k` kept so
+/// far (k is small), so the per-window cost is `O(F·k)` with no allocation. Ties keep the
+/// lower feature index first.
+pub fn top_features_into(shares: &[f32], k: usize, out: &mut Vec<(usize, f32)>) {
+    out.clear();
+    if k == 0 {
+        return;
+    }
+    for (j, &s) in shares.iter().enumerate() {
+        // First kept entry that `s` beats (strictly: equal shares keep index order).
+        let at = out.iter().position(|&(_, t)| s.total_cmp(&t).is_gt()).unwrap_or(out.len());
+        if at < k {
+            if out.len() == k {
+                out.pop();
+            }
+            out.insert(at, (j, s));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -156,5 +187,8 @@ mod tests {
         }
         assert!(scores.iter().all(|s| (0.0..=1.0).contains(s)));
         assert_eq!(top_features(&[0.1, 0.5, 0.4], 2), vec![(1, 0.5), (2, 0.4)]);
+        assert_eq!(top_features(&[0.2, 0.5, 0.2, 0.1], 3), vec![(1, 0.5), (0, 0.2), (2, 0.2)]);
+        assert_eq!(top_features(&[0.3, 0.7], 5), vec![(1, 0.7), (0, 0.3)]);
+        assert_eq!(top_features(&[0.3, 0.7], 0), vec![]);
     }
 }

@@ -17,7 +17,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::artifacts::model_file::hex;
-use crate::artifacts::{save_model, ModelMeta, RunFolder, RunStatus};
+use crate::artifacts::{save_model, ModelMeta, ModelPipeline, RunFolder, RunStatus};
 use crate::data::split::class_weights;
 use crate::data::synthetic::{self, SyntheticConfig};
 use crate::data::windows::check_lengths;
@@ -69,9 +69,19 @@ pub struct JobResult {
 }
 
 /// Wraps a reader and hashes what passes through, so a file is read once.
-struct HashingReader<R> {
-    inner: R,
-    hasher: Sha256,
+pub struct HashingReader<R> {
+    pub inner: R,
+    pub hasher: Sha256,
+}
+
+impl<R> HashingReader<R> {
+    pub fn new(inner: R) -> Self {
+        HashingReader { inner, hasher: Sha256::new() }
+    }
+    /// The SHA-256 (hex) of what was read so far.
+    pub fn hex_digest(&self) -> String {
+        hex(&self.hasher.clone().finalize())
+    }
 }
 
 impl<R: Read> Read for HashingReader<R> {
@@ -334,10 +344,18 @@ fn summary_report(
         threshold.value,
         rule_name(threshold.rule)
     );
+    evaluation_section(&mut s, "Test set performance", evaluation);
+    s
+}
+
+/// The report's evaluation block (shared by `train`, for the test split, and `evaluate`):
+/// window counts, accuracy, AUCs, precision, recall, F1, the confusion matrix, the
+/// classification report and the alternative thresholds.
+pub fn evaluation_section(s: &mut String, heading: &str, evaluation: Option<&Evaluation>) {
     match evaluation {
         Some(e) => {
             let c = &e.chosen;
-            let _ = writeln!(s, "\nTest set performance ({} windows, {} anomalous):", e.samples, e.positives);
+            let _ = writeln!(s, "\n{heading} ({} windows, {} anomalous):", e.samples, e.positives);
             let _ = writeln!(s, "Accuracy: {:.4}", c.accuracy);
             let _ = writeln!(s, "ROC-AUC: {}", opt(e.roc_auc));
             let _ = writeln!(s, "PR-AUC: {} (average precision {})", opt(e.pr_auc), opt(e.average_precision));
@@ -364,10 +382,9 @@ fn summary_report(
             }
         }
         None => {
-            let _ = writeln!(s, "\nTest set performance: not measured (the data has no labels).");
+            let _ = writeln!(s, "\n{heading}: not measured (the data has no labels).");
         }
     }
-    s
 }
 
 fn history_curves(history: &History, best: Option<usize>) -> plot::HistoryCurves {
@@ -478,11 +495,8 @@ pub fn run(settings: &JobSettings, interrupt: Arc<AtomicBool>) -> Result<JobResu
     let mut meta = ModelMeta::new(&model.config, t, dataset.feature_names.clone());
     meta.seed = settings.train.seed;
     meta.training_data_sha256 = data_hash.clone();
-    meta.pipeline = serde_json::json!({
-        "spec": dataset.pipeline(),
-        "label_at": settings.label_at,
-        "scaler": scaler,
-    });
+    meta.pipeline =
+        Some(ModelPipeline { spec: dataset.pipeline().clone(), label_at: settings.label_at, scaler: scaler.clone() });
     let log = OpenOptions::new()
         .create(true)
         .append(true)
@@ -538,14 +552,8 @@ pub fn run(settings: &JobSettings, interrupt: Arc<AtomicBool>) -> Result<JobResu
 
     // Scores of the validation split choose the threshold; the test split only measures.
     let best = Weights::new(outcome.params.clone());
-    let score_split = |engine: &mut Engine, w: &SplitWindows<'_>| -> Vec<f64> {
-        let ids: Vec<usize> = (0..w.len()).collect();
-        let mut out = vec![0.0f32; ids.len()];
-        engine.predict(&best, w, &ids, 1024, &mut out);
-        out.iter().map(|&o| f64::from(model.score(o))).collect()
-    };
-    let val_scores = score_split(&mut engine, &validation);
-    let test_scores = score_split(&mut engine, &test);
+    let val_scores = score_windows(&mut engine, &best, &validation);
+    let test_scores = score_windows(&mut engine, &best, &test);
     let val_labels = splits.windows(Part::Validation).labels(series);
     let test_labels = splits.windows(Part::Test).labels(series);
     let p = settings.threshold_percentile;
@@ -559,13 +567,7 @@ pub fn run(settings: &JobSettings, interrupt: Arc<AtomicBool>) -> Result<JobResu
     };
     let evaluation = match &test_labels {
         Some(labels) => {
-            let pods: Vec<String> =
-                splits.windows(Part::Test).windows.iter().map(|w| series[w.series as usize].key.to_string()).collect();
-            Some(Evaluation::new(labels, &test_scores, chosen, &alternatives)?.with_pods(
-                &pods,
-                labels,
-                &test_scores,
-            )?)
+            Some(evaluate_windows(splits.windows(Part::Test), series, labels, &test_scores, chosen, &alternatives)?)
         }
         None => None,
     };
@@ -602,7 +604,6 @@ pub fn run(settings: &JobSettings, interrupt: Arc<AtomicBool>) -> Result<JobResu
         summary_report(&dataset, settings, &model, &outcome, status, windows, evaluation.as_ref(), &chosen, &warnings);
     run.write("summary_report.txt", summary.as_bytes())?;
 
-    let title = |what: &str| format!("{what} — {} model (test split)", model.config.arch);
     run.write(
         "training_history.png",
         &plot::training_history_png(
@@ -610,7 +611,64 @@ pub fn run(settings: &JobSettings, interrupt: Arc<AtomicBool>) -> Result<JobResu
             &format!("Training history — {} model", model.config.arch),
         )?,
     )?;
-    if let Some(e) = &evaluation {
+    let plots = EvaluationPlots {
+        arch: model.config.arch,
+        data: "test split",
+        index: splits.windows(Part::Test),
+        series,
+        scores: &test_scores,
+        labels: test_labels.as_deref(),
+        threshold: chosen.value,
+    };
+    write_evaluation_plots(&run, &plots, evaluation.as_ref())?;
+
+    let message = if status == RunStatus::Interrupted { "interrupted by the user" } else { "training finished" };
+    progress.line(&format!("run folder complete: {}", run.path().display()));
+    run.finish(status, message)?;
+    Ok(JobResult { run_dir: run.path().to_path_buf(), status, summary })
+}
+
+/// Scores (σ(logit) or reconstruction error, as f64) of every window of `w`, 1024 windows
+/// at a time across the engine's threads.
+pub fn score_windows(engine: &mut Engine, params: &Weights<f32>, w: &dyn Windows) -> Vec<f64> {
+    let ids: Vec<usize> = (0..w.len()).collect();
+    let mut out = vec![0.0f32; ids.len()];
+    engine.predict(params, w, &ids, 1024, &mut out);
+    out.iter().map(|&o| f64::from(engine.model.score(o))).collect()
+}
+
+/// The evaluation of labelled windows `index` at `chosen` (and `alternatives`), with the
+/// per-pod breakdown.
+pub fn evaluate_windows(
+    index: &WindowIndex,
+    series: &[Series],
+    labels: &[u8],
+    scores: &[f64],
+    chosen: Threshold,
+    alternatives: &[Threshold],
+) -> Result<Evaluation> {
+    let pods: Vec<String> = index.windows.iter().map(|w| series[w.series as usize].key.to_string()).collect();
+    Evaluation::new(labels, scores, chosen, alternatives)?.with_pods(&pods, labels, scores)
+}
+
+/// What the evaluation charts show.
+pub struct EvaluationPlots<'a> {
+    pub arch: Arch,
+    /// Named in the titles: "test split", or the evaluated file.
+    pub data: &'a str,
+    pub index: &'a WindowIndex,
+    pub series: &'a [Series],
+    /// `(N,)` one per window of `index`.
+    pub scores: &'a [f64],
+    pub labels: Option<&'a [u8]>,
+    pub threshold: f64,
+}
+
+/// Writes `roc_curve.png`, `precision_recall_curve.png`, `confusion_matrix.png` (when there
+/// is an evaluation) and `scores.png` into `run`.
+pub fn write_evaluation_plots(run: &RunFolder, p: &EvaluationPlots<'_>, evaluation: Option<&Evaluation>) -> Result<()> {
+    let title = |what: &str| format!("{what} — {} model ({})", p.arch, p.data);
+    if let Some(e) = evaluation {
         run.write("roc_curve.png", &plot::roc_curve_png(&e.roc, &title("ROC curve"))?)?;
         run.write(
             "precision_recall_curve.png",
@@ -621,25 +679,19 @@ pub fn run(settings: &JobSettings, interrupt: Arc<AtomicBool>) -> Result<JobResu
             &plot::confusion_matrix_png(&e.chosen.confusion_matrix, &title("Confusion matrix"))?,
         )?;
     }
-    // The scores chart reads left to right in time: order the test windows by the time of
-    // their label row (they are stored pod by pod).
-    let test_index = splits.windows(Part::Test);
-    let mut order: Vec<usize> = (0..test_index.len()).collect();
+    // The scores chart reads left to right in time: order the windows by the time of their
+    // label row (they are stored pod by pod).
+    let mut order: Vec<usize> = (0..p.index.len()).collect();
     let label_time = |i: usize| {
-        let w = test_index.windows[i];
-        let s = &series[w.series as usize];
-        s.timestamps[test_index.label_row(w).min(s.len() - 1)]
+        let w = p.index.windows[i];
+        let s = &p.series[w.series as usize];
+        s.timestamps[p.index.label_row(w).min(s.len() - 1)]
     };
     order.sort_by_key(|&i| (label_time(i), i));
-    let ordered_scores: Vec<f64> = order.iter().map(|&i| test_scores[i]).collect();
-    let ordered_labels: Vec<u8> = test_labels.as_ref().map_or(Vec::new(), |l| order.iter().map(|&i| l[i]).collect());
+    let ordered_scores: Vec<f64> = order.iter().map(|&i| p.scores[i]).collect();
+    let ordered_labels: Vec<u8> = p.labels.map_or(Vec::new(), |l| order.iter().map(|&i| l[i]).collect());
     run.write(
         "scores.png",
-        &plot::scores_png(&ordered_scores, &ordered_labels, Some(chosen.value), &title("Anomaly score over time"))?,
-    )?;
-
-    let message = if status == RunStatus::Interrupted { "interrupted by the user" } else { "training finished" };
-    progress.line(&format!("run folder complete: {}", run.path().display()));
-    run.finish(status, message)?;
-    Ok(JobResult { run_dir: run.path().to_path_buf(), status, summary })
+        &plot::scores_png(&ordered_scores, &ordered_labels, Some(p.threshold), &title("Anomaly score over time"))?,
+    )
 }

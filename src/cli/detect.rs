@@ -1,0 +1,234 @@
+//! `kubelstm detect`: score new metrics with a trained model, as a batch or a stream
+//! (`--follow`). See [`crate::detect`] for what a score means and the two drivers.
+
+use std::cell::RefCell;
+use std::io::{IsTerminal, Read};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::Outcome;
+use crate::data::windows::check_lengths;
+use crate::data::{IngestReport, LabelAt};
+use crate::detect::batch::{load_for_scoring, score_dataset, BatchScorer, DEFAULT_PER_WORKER};
+use crate::detect::follow::{spawn_reader, ChannelReader};
+use crate::detect::output::Target;
+use crate::detect::stream::{run_stream, ScoreBatcher, StreamSettings, StreamSink};
+use crate::detect::{Format, Output, OutputOptions, ScoringModel};
+use crate::{Error, Result};
+
+#[derive(clap::Args, Debug)]
+#[command(after_help = "\
+Scores: the score written at a row is that of the window of the pod's last T rows ending there. \
+For a classifier trained with --label-at next (the default) it is the probability that the pod's \
+NEXT sample is anomalous; with --label-at last, that this sample is; for the unsupervised \
+autoencoder it is the window's reconstruction error. `kubelstm inspect RUN_DIR` says which.
+
+Exit codes: 0 success; 1 with --fail-on-anomaly when a score reached the threshold; 2 on error.")]
+pub struct Args {
+    /// The run folder of a trained model (output_dir/run_…).
+    #[arg(long, value_name = "RUN_DIR")]
+    pub model: PathBuf,
+    /// Metrics CSV in the model's schema (extra columns are ignored), or `-` for standard input.
+    #[arg(long, default_value = "-", value_name = "FILE|-")]
+    pub data: PathBuf,
+    /// Output format: one row per scored window (csv, jsonl) or each pod's latest score in the
+    /// Prometheus node-exporter textfile format.
+    #[arg(long, value_enum, default_value_t = Format::Csv)]
+    pub format: Format,
+    /// Write to FILE (atomically: a temporary file renamed into place when complete) instead of
+    /// standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Decision threshold (default: the model's, chosen on its validation split).
+    #[arg(long, value_name = "X")]
+    pub threshold: Option<f64>,
+    /// Features named per score, with their share of it (0: none; for a classifier that halves
+    /// the work, its attributions need a backward pass).
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub top_features: usize,
+    /// Keep reading as rows arrive (standard input until it ends; a file as `tail -f` does,
+    /// until Ctrl-C) and write each score as soon as its pod has a full window.
+    #[arg(long)]
+    pub follow: bool,
+    /// Exit with code 1 when any score reaches the threshold.
+    #[arg(long)]
+    pub fail_on_anomaly: bool,
+    /// With --follow: forget a pod once the newest row is this many seconds past its last row
+    /// (data time; counted in rows when the data has no time column). It starts afresh if it
+    /// comes back.
+    #[arg(long, default_value_t = 3600, value_name = "SECONDS")]
+    pub evict_after: u64,
+    /// Worker threads (default: all cores). With --follow, windows that arrive together are
+    /// scored together across them.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Skip rows with a bad value instead of stopping; they are counted on stderr.
+    #[arg(long, alias = "skip_bad_rows")]
+    pub skip_bad_rows: bool,
+    /// Print nothing on stderr but errors.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// Validated settings.
+struct Settings {
+    threads: usize,
+    threshold: Option<f64>,
+    evict_after: i64,
+    stdin: bool,
+}
+
+impl Args {
+    fn settings(&self) -> Result<Settings> {
+        let threads = self.threads.unwrap_or_else(super::bench::default_threads);
+        if threads == 0 {
+            return Err(Error::config("--threads must be at least 1"));
+        }
+        if let Some(t) = self.threshold {
+            if !t.is_finite() {
+                return Err(Error::config(format!("--threshold must be a finite number, got {t}")));
+            }
+        }
+        if self.evict_after == 0 || self.evict_after > i64::MAX as u64 {
+            return Err(Error::config("--evict-after must be at least 1 second"));
+        }
+        let stdin = self.data == Path::new("-");
+        if stdin && std::io::stdin().is_terminal() {
+            return Err(Error::config(
+                "no metrics to score: pass --data FILE, or pipe CSV into standard input (--data -)",
+            ));
+        }
+        if let Some(out) = &self.output {
+            if out == Path::new("-") {
+                return Err(Error::config("-o - is standard output, the default: leave -o out"));
+            }
+        }
+        Ok(Settings { threads, threshold: self.threshold, evict_after: self.evict_after as i64, stdin })
+    }
+}
+
+fn source_name(args: &Args, settings: &Settings) -> String {
+    if settings.stdin {
+        "<stdin>".into()
+    } else {
+        args.data.display().to_string()
+    }
+}
+
+fn open_input(args: &Args, settings: &Settings) -> Result<Box<dyn Read + Send>> {
+    if settings.stdin {
+        Ok(Box::new(std::io::stdin()))
+    } else {
+        let file = std::fs::File::open(&args.data).map_err(|e| Error::io("open", &args.data, e))?;
+        Ok(Box::new(file))
+    }
+}
+
+/// Skips and warnings of an ingest report, for stderr.
+fn report_problems(report: &IngestReport) -> String {
+    let mut s = String::new();
+    for k in &report.skipped {
+        s += &format!("warning: skipped {} rows: {} (first: {})\n", k.rows, k.reason.describe(), k.first);
+    }
+    if report.out_of_order_rows > 0 {
+        s += &format!("note: sorted {} out-of-order rows into time order\n", report.out_of_order_rows);
+    }
+    for w in &report.warnings {
+        s += &format!("warning: {w}\n");
+    }
+    s
+}
+
+pub fn run(args: Args) -> Result<Outcome> {
+    let settings = args.settings()?;
+    let started = Instant::now();
+    let model = ScoringModel::load(&args.model)?;
+    let threshold = settings.threshold.unwrap_or(model.threshold());
+    let opts = OutputOptions {
+        format: args.format,
+        threshold,
+        top_features: args.top_features.min(model.features()),
+        feature_names: model.feature_names().to_vec(),
+        key_names: model.key_names(),
+        has_time: model.has_time(),
+        horizon: model.horizon(),
+        evict_after: args.follow.then_some(settings.evict_after),
+    };
+    let explain = opts.top_features > 0;
+    let target = match &args.output {
+        Some(path) => Target::File { path: path.clone(), atomic: !args.follow },
+        None => Target::Stdout,
+    };
+    let source = source_name(&args, &settings);
+    let mut out = Output::new(opts, target)?;
+    let mut interrupted = false;
+    let (pods, problems) = if args.follow {
+        let stop = Arc::new(AtomicBool::new(false));
+        let tail = !settings.stdin;
+        if tail {
+            let flag = stop.clone();
+            // First Ctrl-C: stop following, write what was scored; a second one aborts.
+            let _ = ctrlc::set_handler(move || {
+                if flag.swap(true, Ordering::SeqCst) {
+                    std::process::exit(130);
+                }
+            });
+        }
+        let rx = spawn_reader(open_input(&args, &settings)?, tail, stop.clone());
+        // Windows are scored in batches while input keeps coming, and at once when it pauses.
+        let batcher = ScoreBatcher::new(&model, settings.threads, DEFAULT_PER_WORKER * settings.threads, explain)?;
+        let sink = RefCell::new(StreamSink { batcher, out });
+        let failed: RefCell<Option<Error>> = RefCell::new(None);
+        let reader = ChannelReader::new(rx, || {
+            sink.borrow_mut().idle().map_err(|e| {
+                let io = std::io::Error::other(e.to_string());
+                *failed.borrow_mut() = Some(e);
+                io
+            })
+        });
+        let stream_settings =
+            StreamSettings { skip_bad_rows: args.skip_bad_rows, explain, evict_after: Some(settings.evict_after) };
+        let summary = match run_stream(reader, &source, &model, stream_settings, &sink) {
+            Ok(summary) => summary,
+            Err(e) => return Err(failed.into_inner().unwrap_or(e)),
+        };
+        out = sink.into_inner().finish()?;
+        interrupted = stop.load(Ordering::SeqCst);
+        let mut problems = report_problems(&summary.report);
+        if summary.windows == 0 && summary.report.rows_loaded > 0 {
+            problems +=
+                &format!("warning: no pod reached {} rows, the model's window: nothing was scored\n", model.steps());
+        }
+        (summary.pods, problems)
+    } else {
+        let dataset = load_for_scoring(open_input(&args, &settings)?, &source, &model, args.skip_bad_rows)?;
+        let mut problems = report_problems(&dataset.report);
+        for w in check_lengths(&dataset.series, model.steps(), LabelAt::Last)? {
+            problems += &format!("warning: {w}\n");
+        }
+        let mut scorer = BatchScorer::new(&model, settings.threads)?;
+        score_dataset(&mut scorer, &dataset, &model, explain, |s| out.write(s))?;
+        (dataset.series.len(), problems)
+    };
+    let (windows, anomalies) = (out.windows, out.anomalies);
+    out.finish()?;
+    if !args.quiet {
+        eprint!("{problems}");
+        eprintln!(
+            "scored {windows} windows of {pods} {} in {:.2} s: {anomalies} at or above the threshold {threshold} \
+             (score: {})",
+            if model.key_names().is_empty() { "series" } else { "pods" },
+            started.elapsed().as_secs_f64(),
+            model.horizon().describe()
+        );
+    }
+    Ok(if interrupted {
+        Outcome::Interrupted
+    } else if args.fail_on_anomaly && anomalies > 0 {
+        Outcome::AnomalyFound
+    } else {
+        Outcome::Success
+    })
+}

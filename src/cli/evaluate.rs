@@ -1,0 +1,172 @@
+//! `kubelstm evaluate`: score labelled data with a saved model and write the metrics, report
+//! and plots training writes for its test split, into a new folder
+//! `OUTPUT_DIR/evaluation_YYYYMMDD_HHMMSS` (status file last).
+//!
+//! The threshold is the model's (chosen on its validation split at training): the evaluated
+//! data is never used to tune it, so the numbers say how the saved model does on new data.
+//! `--threshold` replaces it; the model's own thresholds are then reported as alternatives.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use super::Outcome;
+use crate::artifacts::{RunFolder, RunStatus};
+use crate::data::windows::check_lengths;
+use crate::data::{LabelSource, WindowIndex};
+use crate::detect::batch::load_for_scoring;
+use crate::detect::ScoringModel;
+use crate::metrics::{Evaluation, Threshold};
+use crate::train::job::{
+    evaluate_windows, evaluation_section, score_windows, write_evaluation_plots, EvaluationPlots, HashingReader,
+    SplitWindows,
+};
+use crate::train::Engine;
+use crate::{Error, Result};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The run folder of a trained model (output_dir/run_…).
+    #[arg(long, value_name = "RUN_DIR")]
+    pub model: PathBuf,
+    /// Labelled metrics CSV in the model's schema: a label column, or Kubernetes data for the
+    /// model's labelling rules.
+    #[arg(long, value_name = "FILE")]
+    pub data: PathBuf,
+    /// Where the evaluation folder is created (default: inside the run folder).
+    #[arg(long, alias = "output_dir", value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+    /// Decision threshold (default: the model's).
+    #[arg(long, value_name = "X")]
+    pub threshold: Option<f64>,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Skip rows with a bad value instead of stopping; they are counted in the report.
+    #[arg(long, alias = "skip_bad_rows")]
+    pub skip_bad_rows: bool,
+}
+
+/// What an evaluation produced.
+#[derive(Clone, Debug)]
+pub struct EvaluateResult {
+    pub dir: PathBuf,
+    pub evaluation: Evaluation,
+    pub summary: String,
+}
+
+fn no_labels(model: &ScoringModel, data: &Path) -> Error {
+    let how = match &model.pipeline.spec.labels {
+        LabelSource::Column { name } => format!("a 0/1 column '{name}', as the training data had"),
+        LabelSource::Rules { .. } => "Kubernetes columns for the labelling rules".to_string(),
+        LabelSource::None => "a 0/1 column named 'label' or 'anomaly'".to_string(),
+    };
+    Error::data(format!(
+        "{}: no labels to evaluate against: evaluate needs {how}; to score unlabelled data use `kubelstm detect`",
+        data.display()
+    ))
+}
+
+/// Runs the evaluation and writes its folder.
+pub fn evaluate(args: &Args) -> Result<EvaluateResult> {
+    let threads = args.threads.unwrap_or_else(super::bench::default_threads);
+    if threads == 0 {
+        return Err(Error::config("--threads must be at least 1"));
+    }
+    if let Some(t) = args.threshold {
+        if !t.is_finite() {
+            return Err(Error::config(format!("--threshold must be a finite number, got {t}")));
+        }
+    }
+    let started = Instant::now();
+    let model = ScoringModel::load(&args.model)?;
+    let source = args.data.display().to_string();
+    let file = std::fs::File::open(&args.data).map_err(|e| Error::io("open", &args.data, e))?;
+    let mut hashing = HashingReader::new(file);
+    let dataset = load_for_scoring(&mut hashing, &source, &model, args.skip_bad_rows)?;
+    let data_sha256 = hashing.hex_digest();
+    if !dataset.has_labels() {
+        return Err(no_labels(&model, &args.data));
+    }
+    let (t, label_at) = (model.steps(), model.label_at());
+    let mut warnings = check_lengths(&dataset.series, t, label_at)?;
+    warnings.extend(dataset.report.warnings.iter().cloned());
+    let index = WindowIndex::labelled(&dataset.series, t, label_at);
+    let labels = index.labels(&dataset.series).ok_or_else(|| no_labels(&model, &args.data))?;
+
+    let windows = SplitWindows { index: &index, series: &dataset.series, features: model.features() };
+    let mut engine = Engine::new(model.loaded.model.clone(), threads)?;
+    let scores = score_windows(&mut engine, &crate::params::Weights::new(model.loaded.params.clone()), &windows);
+
+    let saved = &model.thresholds;
+    let (chosen, alternatives, chosen_on) = match args.threshold {
+        Some(v) => {
+            let mut alts = vec![saved.chosen];
+            alts.extend(saved.alternatives.iter().copied());
+            (Threshold::fixed(v)?, alts, "--threshold".to_string())
+        }
+        None => (saved.chosen, saved.alternatives.clone(), saved.chosen_on.clone()),
+    };
+    let evaluation = evaluate_windows(&index, &dataset.series, &labels, &scores, chosen, &alternatives)?;
+
+    let out_dir = args.output_dir.clone().unwrap_or_else(|| model.dir().clone());
+    let folder = RunFolder::create_named(&out_dir, "evaluation")?;
+    folder.write_json(
+        "evaluation.json",
+        &serde_json::json!({
+            "split": "evaluated data",
+            "data": source,
+            "data_sha256": data_sha256,
+            "model": model.dir().display().to_string(),
+            "model_training_data_sha256": model.loaded.meta.training_data_sha256,
+            "label_at": label_at,
+            "threshold_chosen_on": chosen_on,
+            "ingest": dataset.report,
+            "evaluation": evaluation,
+        }),
+    )?;
+    let mut summary = String::new();
+    let _ =
+        writeln!(summary, "Kubernetes Anomaly Detection — Evaluation Report (kubelstm {})", env!("CARGO_PKG_VERSION"));
+    let _ = writeln!(summary, "==============================================================");
+    let _ = writeln!(summary, "\nModel: {} ({} model, T = {t})", model.dir().display(), model.arch());
+    let _ = writeln!(summary, "Score: {}", model.horizon().describe());
+    let _ = writeln!(summary, "Data: {source} (SHA-256 {data_sha256})");
+    let r = &dataset.report;
+    let _ = writeln!(summary, "Records: {} loaded of {} read ({} pods/series)", r.rows_loaded, r.rows_read, r.series);
+    for w in &warnings {
+        let _ = writeln!(summary, "Warning: {w}");
+    }
+    let _ = writeln!(
+        summary,
+        "\nThreshold: {:.6} ({:?}, chosen on {})",
+        chosen.value,
+        chosen.rule,
+        if chosen_on == "--threshold" { "the command line".to_string() } else { format!("the {chosen_on} split") }
+    );
+    let data_name = args.data.file_name().map_or(source.clone(), |n| n.to_string_lossy().into_owned());
+    evaluation_section(&mut summary, &format!("Performance on {data_name}"), Some(&evaluation));
+    folder.write("summary_report.txt", summary.as_bytes())?;
+    let plots = EvaluationPlots {
+        arch: model.arch(),
+        data: &data_name,
+        index: &index,
+        series: &dataset.series,
+        scores: &scores,
+        labels: Some(&labels),
+        threshold: chosen.value,
+    };
+    write_evaluation_plots(&folder, &plots, Some(&evaluation))?;
+    folder.finish(
+        RunStatus::Complete,
+        &format!("evaluated {} windows in {:.1} s", index.len(), started.elapsed().as_secs_f64()),
+    )?;
+    Ok(EvaluateResult { dir: folder.path().to_path_buf(), evaluation, summary })
+}
+
+pub fn run(args: Args) -> Result<Outcome> {
+    let result = evaluate(&args)?;
+    println!("{}", result.summary);
+    println!("evaluation folder: {}", result.dir.display());
+    Ok(Outcome::Success)
+}
