@@ -186,17 +186,20 @@ impl Lstm {
         cache.h[init * block..(init + 1) * block].fill(F::ZERO);
         cache.c[init * block..(init + 1) * block].fill(F::ZERO);
         let w_hh_t = Mat::new(&cache.w_hh_t, h, 4 * h);
-        for t in self.order(steps) {
+        for (s, t) in self.order(steps).enumerate() {
             let (prev, cur) = self.slots(t);
             let gates_t = &mut cache.gates[t * batch * 4 * h..(t + 1) * batch * 4 * h];
-            // gates_t (B, 4H) += h_prev (B, H) · W_hhᵀ
-            gemm(
-                F::ONE,
-                Mat::new(&cache.h[prev * block..(prev + 1) * block], batch, h),
-                w_hh_t,
-                F::ONE,
-                MatMut::new(gates_t, batch, 4 * h),
-            );
+            // gates_t (B, 4H) += h_prev (B, H) · W_hhᵀ. The first step's h_prev is the zero
+            // initial state: its product would add exact zeros, so it is skipped (same bits).
+            if s > 0 {
+                gemm(
+                    F::ONE,
+                    Mat::new(&cache.h[prev * block..(prev + 1) * block], batch, h),
+                    w_hh_t,
+                    F::ONE,
+                    MatMut::new(gates_t, batch, 4 * h),
+                );
+            }
             let (c_prev, c_cur) = prev_and_cur(&mut cache.c, prev, cur, block);
             let h_cur = &mut cache.h[cur * block..(cur + 1) * block];
             F::lstm_cell_forward(gates_t, c_cur, h_cur, c_prev, h);
@@ -257,16 +260,28 @@ impl Lstm {
                 &cache.dh,
                 h,
             );
-            // dh_prev (B, H) = dpre_t (B, 4H) · W_hh (4H, H)
-            gemm(F::ONE, Mat::new(dpre_t, batch, 4 * h), w_hh, F::ZERO, MatMut::new(&mut cache.dh, batch, h));
+            // dh_prev (B, H) = dpre_t (B, 4H) · W_hh (4H, H), except after the step read first:
+            // its h_prev is the constant initial state, whose gradient nobody needs.
+            if s + 1 < steps {
+                gemm(F::ONE, Mat::new(dpre_t, batch, 4 * h), w_hh, F::ZERO, MatMut::new(&mut cache.dh, batch, h));
+            }
         }
 
         let dpre = Mat::new(&cache.dpre, rows, 4 * h);
         // dW_ih (4H, I) += dpreᵀ (4H, TB) · x (TB, I)
         gemm(F::ONE, dpre.t(), Mat::new(x, rows, n_in), F::ONE, MatMut::new(self.w_ih.of_mut(g), 4 * h, n_in));
-        // dW_hh (4H, H) += dpreᵀ · h_prev, the previous states of all steps in time order.
-        let h_prev = if self.reverse { &cache.h[block..] } else { &cache.h[..rows * h] };
-        gemm(F::ONE, dpre.t(), Mat::new(h_prev, rows, h), F::ONE, MatMut::new(self.w_hh.of_mut(g), 4 * h, h));
+        // dW_hh (4H, H) += dpreᵀ · h_prev over the steps in time order, leaving out the step
+        // read first: its h_prev is the zero initial state.
+        if steps > 1 {
+            let later = (steps - 1) * batch; // rows of the steps with a real h_prev
+            let (dpre_later, h_prev) = if self.reverse {
+                (&cache.dpre[..later * 4 * h], &cache.h[block..steps * block])
+            } else {
+                (&cache.dpre[batch * 4 * h..], &cache.h[block..steps * block])
+            };
+            let dpre_later = Mat::new(dpre_later, later, 4 * h);
+            gemm(F::ONE, dpre_later.t(), Mat::new(h_prev, later, h), F::ONE, MatMut::new(self.w_hh.of_mut(g), 4 * h, h));
+        }
         F::column_sums(self.b_ih.of_mut(g), &cache.dpre);
         F::column_sums(self.b_hh.of_mut(g), &cache.dpre);
         if let Some(dx) = dx {
