@@ -54,6 +54,11 @@ impl Arch {
             Arch::Autoencoder => "autoencoder",
         }
     }
+
+    /// Whether the model has bidirectional layers, whose two directions can run on two threads.
+    pub fn has_bidirectional_layers(self) -> bool {
+        self != Arch::Standard
+    }
 }
 
 impl std::fmt::Display for Arch {

@@ -195,8 +195,10 @@ impl Engine {
         for (ids, outputs) in ids.chunks(chunk.max(1)).zip(outputs.chunks_mut(chunk.max(1))) {
             let mut jobs = split_jobs(shards, ids.len(), outputs);
             // Too few windows to give every thread a shard (a window at a time): let the
-            // bidirectional layers use the idle threads for their second direction instead.
-            let parallel_directions = pool.is_some() && jobs.len() == 1;
+            // bidirectional layers use the idle threads for their second direction instead. A
+            // model without them stays on the calling thread (waking the pool costs more than
+            // a batch-1 pass of the standard model).
+            let parallel_directions = pool.is_some() && jobs.len() == 1 && model.config.arch.has_bidirectional_layers();
             if parallel_directions {
                 let (shard, range, out) = &mut jobs[0];
                 let pool = pool.as_ref().expect("checked above");
