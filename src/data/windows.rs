@@ -197,7 +197,7 @@ mod tests {
             for (i, w) in idx.windows.iter().enumerate() {
                 let s = &series[w.series as usize];
                 prop_assert!(idx.label_row(*w) < s.len());
-                prop_assert_eq!(idx.label(&series, i), Some((idx.label_row(*w) % 3 == 0) as u8));
+                prop_assert_eq!(idx.label(&series, i), Some(idx.label_row(*w).is_multiple_of(3) as u8));
             }
             let batch: Vec<usize> = (0..idx.len()).rev().collect();
             let mut out = vec![0.0; t * batch.len() * f];

@@ -156,8 +156,9 @@ impl Autoencoder {
             for b in 0..batch {
                 let row = (t * batch + b) * f;
                 let k = c.d_err[b] * scale;
-                for j in row..row + f {
-                    c.d_recon[j] = k * (c.recon[j] - x[j]);
+                let (d, r, x) = (&mut c.d_recon[row..row + f], &c.recon[row..row + f], &x[row..row + f]);
+                for ((d, &r), &x) in d.iter_mut().zip(r).zip(x) {
+                    *d = k * (r - x);
                 }
             }
         }

@@ -185,8 +185,10 @@ enum Net {
     Autoencoder(Autoencoder),
 }
 
-/// Per-pass buffers of a model, reused across calls.
+/// Per-pass buffers of a model, reused across calls. Variants differ in size, but a model
+/// has one workspace per thread, made once: boxing would buy nothing.
 #[derive(Clone, Debug)]
+#[allow(clippy::large_enum_variant)]
 pub enum Workspace<F> {
     Standard(standard::Cache<F>),
     Bidirectional(bidirectional::Cache<F>),

@@ -27,7 +27,7 @@ pub struct AttentionCache<F> {
 impl SelfAttention {
     /// `y (T, B, D) = softmax(x xᵀ) x` per sample.
     pub fn forward<F: Float>(y: &mut [F], cache: &mut AttentionCache<F>, x: &[F], steps: usize, batch: usize) {
-        let d = if steps * batch == 0 { 0 } else { x.len() / (steps * batch) };
+        let d = x.len().checked_div(steps * batch).unwrap_or(0);
         assert_eq!(x.len(), steps * batch * d, "attention: x is not (T, B, D)");
         assert_eq!(y.len(), x.len(), "attention: y must have x's shape");
         resize(&mut cache.weights, batch * steps * steps);
@@ -50,7 +50,7 @@ impl SelfAttention {
         steps: usize,
         batch: usize,
     ) {
-        let d = if steps * batch == 0 { 0 } else { x.len() / (steps * batch) };
+        let d = x.len().checked_div(steps * batch).unwrap_or(0);
         assert!(dx.len() == x.len() && dy.len() == x.len(), "attention backward: shapes differ");
         assert_eq!(cache.weights.len(), batch * steps * steps, "attention backward: cache from another shape");
         let stride = batch * d;

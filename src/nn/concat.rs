@@ -5,7 +5,7 @@ use crate::Float;
 
 pub fn concat_forward<F: Float>(y: &mut [F], a: &[F], a_cols: usize, b: &[F], b_cols: usize) {
     let cols = a_cols + b_cols;
-    let rows = if cols == 0 { 0 } else { y.len() / cols };
+    let rows = y.len().checked_div(cols).unwrap_or(0);
     assert!(
         y.len() == rows * cols && a.len() == rows * a_cols && b.len() == rows * b_cols,
         "concat: lengths do not fit ({rows} rows of {a_cols} + {b_cols})"

@@ -34,7 +34,7 @@ impl Dense {
 
     fn rows(&self, x_len: usize) -> usize {
         assert!(
-            self.input > 0 && x_len % self.input == 0,
+            self.input > 0 && x_len.is_multiple_of(self.input),
             "dense: input length {x_len} not a multiple of {}",
             self.input
         );

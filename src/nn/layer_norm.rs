@@ -41,7 +41,12 @@ impl LayerNorm {
 
     /// `y (N, C) = LN(x (N, C))`.
     pub fn forward<F: Float>(&self, y: &mut [F], cache: &mut LayerNormCache<F>, x: &[F], p: &[F]) {
-        assert!(x.len() % self.dim == 0, "layer norm: input length {} not a multiple of {}", x.len(), self.dim);
+        assert!(
+            x.len().is_multiple_of(self.dim),
+            "layer norm: input length {} not a multiple of {}",
+            x.len(),
+            self.dim
+        );
         let rows = x.len() / self.dim;
         resize(&mut cache.mean, rows);
         resize(&mut cache.rstd, rows);

@@ -280,7 +280,13 @@ impl Lstm {
                 (&cache.dpre[batch * 4 * h..], &cache.h[block..steps * block])
             };
             let dpre_later = Mat::new(dpre_later, later, 4 * h);
-            gemm(F::ONE, dpre_later.t(), Mat::new(h_prev, later, h), F::ONE, MatMut::new(self.w_hh.of_mut(g), 4 * h, h));
+            gemm(
+                F::ONE,
+                dpre_later.t(),
+                Mat::new(h_prev, later, h),
+                F::ONE,
+                MatMut::new(self.w_hh.of_mut(g), 4 * h, h),
+            );
         }
         F::column_sums(self.b_ih.of_mut(g), &cache.dpre);
         F::column_sums(self.b_hh.of_mut(g), &cache.dpre);

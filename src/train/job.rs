@@ -188,7 +188,7 @@ impl Observer for Progress {
         self.loss_sum += loss;
         self.batches += 1;
         if let Some(bar) = &self.bar {
-            if batch % 10 == 0 {
+            if batch.is_multiple_of(10) {
                 let rate = (self.batches * self.batch_size) as f64 / self.started.elapsed().as_secs_f64().max(1e-9);
                 bar.set_message(format!("loss {:.4}, {rate:.0} samples/s", self.loss_sum / self.batches as f64));
             }
@@ -388,7 +388,9 @@ pub fn evaluation_section(s: &mut String, heading: &str, evaluation: Option<&Eva
 }
 
 fn history_curves(history: &History, best: Option<usize>) -> plot::HistoryCurves {
-    let pick = |f: &dyn Fn(&EpochRecord) -> (Option<f64>, Option<f64>)| plot::TrainValidation {
+    // A metric's (train, validation) values of one epoch.
+    type Metric<'a> = &'a dyn Fn(&EpochRecord) -> (Option<f64>, Option<f64>);
+    let pick = |f: Metric| plot::TrainValidation {
         train: history.epochs.iter().map(|e| f(e).0.unwrap_or(f64::NAN)).collect(),
         validation: history.epochs.iter().map(|e| f(e).1.unwrap_or(f64::NAN)).collect(),
     };
