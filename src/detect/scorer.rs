@@ -32,6 +32,8 @@ impl Scorer {
         let params = Weights::new(params);
         let mut ws = model.workspace();
         ws.set_weights_generation(Some(params.generation()));
+        // Attributions need only the gradient of the input.
+        ws.set_input_gradients_only(true);
         let grads = model.layout.zeros();
         Scorer { model, params, ws, grads, dx: Vec::new(), d_out: Vec::new() }
     }
@@ -163,6 +165,28 @@ mod tests {
                 scorer.score(&one_x, steps, 1, &mut one, None);
                 assert_eq!(one[0].to_bits(), all[b].to_bits(), "{arch}: window {b}");
             }
+        }
+    }
+
+    #[test]
+    fn input_only_backward_gives_the_attributions_of_the_full_backward() {
+        for arch in [Arch::Standard, Arch::Bidirectional, Arch::Attention] {
+            let (model, params) = tiny(arch);
+            let (steps, batch, f) = (6, 5, 4);
+            let x = windows(steps, batch, f);
+            let mut shares = [vec![0.0; batch * f], vec![0.0; batch * f]];
+            for (input_only, shares) in [true, false].into_iter().zip(&mut shares) {
+                let mut scorer = Scorer::new(model.clone(), params.clone());
+                scorer.ws.set_input_gradients_only(input_only);
+                let mut scores = vec![0.0; batch];
+                scorer.score(&x, steps, batch, &mut scores, Some(shares));
+                // The full backward really did compute LSTM weight gradients; the other did not.
+                let w_ih = scorer.model.layout.find("l1.weight_ih_l0").unwrap().span.of(&scorer.grads);
+                assert_eq!(w_ih.iter().any(|&g| g != 0.0), !input_only, "{arch}");
+            }
+            let bits = |v: &[f32]| v.iter().map(|s| s.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&shares[0]), bits(&shares[1]), "{arch}");
+            assert!(shares[0].iter().any(|&s| s > 0.0), "{arch}");
         }
     }
 

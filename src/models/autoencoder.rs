@@ -64,6 +64,13 @@ impl<F: Float> Cache<F> {
         self.d2.set_weights_generation(generation);
     }
 
+    pub fn set_input_gradients_only(&mut self, on: bool) {
+        self.e1.set_input_gradients_only(on);
+        self.e2.set_input_gradients_only(on);
+        self.d1.set_input_gradients_only(on);
+        self.d2.set_input_gradients_only(on);
+    }
+
     /// The reconstruction `(T, B, F)` of the last forward pass.
     pub fn reconstruction(&self) -> &[F] {
         &self.recon

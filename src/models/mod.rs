@@ -209,6 +209,18 @@ impl<F: Float> Workspace<F> {
         }
     }
 
+    /// Makes [`Model::backward`] skip the LSTM layers' weight and bias gradients (the bulk of
+    /// its work) when only the gradient of the input is wanted; the parameter gradients it
+    /// returns are then incomplete.
+    pub fn set_input_gradients_only(&mut self, on: bool) {
+        match self {
+            Workspace::Standard(c) => c.set_input_gradients_only(on),
+            Workspace::Bidirectional(c) => c.set_input_gradients_only(on),
+            Workspace::Attention(c) => c.set_input_gradients_only(on),
+            Workspace::Autoencoder(c) => c.set_input_gradients_only(on),
+        }
+    }
+
     /// Lets bidirectional layers run their two directions on two threads in the forward
     /// pass (see [`crate::nn::BiLstmCache::set_parallel_directions`]).
     pub fn set_parallel_directions(&mut self, parallel: bool) {

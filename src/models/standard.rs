@@ -43,6 +43,11 @@ impl<F: Float> Cache<F> {
         self.l2.set_weights_generation(generation);
     }
 
+    pub fn set_input_gradients_only(&mut self, on: bool) {
+        self.l1.set_input_gradients_only(on);
+        self.l2.set_input_gradients_only(on);
+    }
+
     pub fn head(&self) -> &HeadCache<F> {
         &self.head
     }

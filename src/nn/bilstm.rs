@@ -40,6 +40,12 @@ impl<F: Float> BiLstmCache<F> {
         self.parallel = parallel;
     }
 
+    /// See [`LstmCache::set_input_gradients_only`].
+    pub fn set_input_gradients_only(&mut self, on: bool) {
+        self.forward.set_input_gradients_only(on);
+        self.reverse.set_input_gradients_only(on);
+    }
+
     /// See [`LstmCache::set_weights_generation`].
     pub fn set_weights_generation(&mut self, generation: Option<u64>) {
         self.forward.set_weights_generation(generation);

@@ -64,6 +64,8 @@ pub struct LstmCache<F> {
     /// "unknown" and the transposes are redone every pass.
     weights_generation: Option<u64>,
     transposed_generation: Option<u64>,
+    /// Backward computes dx only and leaves the parameter gradients alone.
+    input_gradients_only: bool,
 }
 
 impl<F: Float> LstmCache<F> {
@@ -73,6 +75,12 @@ impl<F: Float> LstmCache<F> {
     /// change (the trainer bumps it after every update, a scorer never changes it).
     pub fn set_weights_generation(&mut self, generation: Option<u64>) {
         self.weights_generation = generation;
+    }
+
+    /// Makes backward compute only the gradient of the input, skipping the weight and bias
+    /// gradients (two of its three GEMM groups): what gradient × input attributions need.
+    pub fn set_input_gradients_only(&mut self, on: bool) {
+        self.input_gradients_only = on;
     }
 
     fn block(&self) -> usize {
@@ -268,6 +276,14 @@ impl Lstm {
         }
 
         let dpre = Mat::new(&cache.dpre, rows, 4 * h);
+        if let Some(dx) = dx {
+            assert_eq!(dx.len(), x.len(), "lstm backward: dx has wrong length");
+            // dx (TB, I) += dpre (TB, 4H) · W_ih (4H, I)
+            gemm(F::ONE, dpre, Mat::new(self.w_ih.of(p), 4 * h, n_in), F::ONE, MatMut::new(dx, rows, n_in));
+        }
+        if cache.input_gradients_only {
+            return;
+        }
         // dW_ih (4H, I) += dpreᵀ (4H, TB) · x (TB, I)
         gemm(F::ONE, dpre.t(), Mat::new(x, rows, n_in), F::ONE, MatMut::new(self.w_ih.of_mut(g), 4 * h, n_in));
         // dW_hh (4H, H) += dpreᵀ · h_prev over the steps in time order, leaving out the step
@@ -290,10 +306,5 @@ impl Lstm {
         }
         F::column_sums(self.b_ih.of_mut(g), &cache.dpre);
         F::column_sums(self.b_hh.of_mut(g), &cache.dpre);
-        if let Some(dx) = dx {
-            assert_eq!(dx.len(), x.len(), "lstm backward: dx has wrong length");
-            // dx (TB, I) += dpre (TB, 4H) · W_ih (4H, I)
-            gemm(F::ONE, dpre, Mat::new(self.w_ih.of(p), 4 * h, n_in), F::ONE, MatMut::new(dx, rows, n_in));
-        }
     }
 }
