@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use image::RgbImage;
 use kubelstm::metrics::{confusion_matrix, precision_recall_curve, roc_curve, ConfusionMatrix, Threshold};
-use kubelstm::plot::{self, HistoryCurves, TrainValidation, HISTORY_SIZE, SIZE};
+use kubelstm::plot::{self, HistoryCurves, ScoreMarks, TrainValidation, HISTORY_SIZE, SIZE};
 
 const BLUE: [u8; 3] = [31, 119, 180];
 const ORANGE: [u8; 3] = [255, 127, 14];
@@ -127,18 +127,41 @@ fn long_trace(n: usize) -> (Vec<f32>, Vec<u8>) {
 #[test]
 fn scores_chart() {
     let (scores, labels) = long_trace(20_000);
-    let png = plot::scores_png(&scores, &labels, Some(0.45), "Anomaly score, test split").unwrap();
+    let png = plot::scores_png(&scores, &labels, Some(0.45), ScoreMarks::Line, "Anomaly score, test split").unwrap();
     let img = check("scores.png", &png, SIZE);
     assert!(count_colour(&img, BLUE) > 500, "score line");
     assert!(count_colour(&img, ORANGE) > 100, "anomaly markers");
     assert!(count_colour(&img, RED) > 200, "threshold line");
 }
 
+/// Fifty pods interleaved in time, one of them anomalous throughout: as a line the chart
+/// would zig-zag between that pod and the others and paint the whole plot blue; as dots it
+/// shows two bands and leaves the space between them empty.
+#[test]
+fn interleaved_pods_are_drawn_as_dots_not_a_zigzag() {
+    let (pods, steps) = (50, 400);
+    let scores: Vec<f64> = (0..pods * steps).map(|i| if i % pods == 7 { 0.95 } else { 0.05 }).collect();
+    let labels: Vec<u8> = (0..pods * steps).map(|i| u8::from(i % pods == 7)).collect();
+    let blue_in_the_middle = |marks| {
+        let png = plot::scores_png(&scores, &labels, None, marks, "Anomaly score, 50 pods").unwrap();
+        let img = check(&format!("scores_{marks:?}.png"), &png, SIZE);
+        assert!(count_colour(&img, BLUE) > 300, "{marks:?}: the scores are drawn");
+        // The middle half of the plot's height, where no score lies.
+        let (w, h) = img.dimensions();
+        (h * 2 / 5..h * 3 / 5)
+            .flat_map(|y| (w / 5..w * 4 / 5).map(move |x| (x, y)))
+            .filter(|&(x, y)| img.get_pixel(x, y).0 == BLUE)
+            .count()
+    };
+    assert!(blue_in_the_middle(ScoreMarks::Line) > 10_000, "a line zig-zags through the middle");
+    assert_eq!(blue_in_the_middle(ScoreMarks::Dots), 0, "dots stay on the two bands");
+}
+
 #[test]
 fn scores_chart_draws_a_million_points_quickly() {
     let (scores, labels) = long_trace(1_000_000);
     let start = Instant::now();
-    let png = plot::scores_png(&scores, &labels, Some(0.45), "Anomaly score, 10^6 samples").unwrap();
+    let png = plot::scores_png(&scores, &labels, Some(0.45), ScoreMarks::Line, "Anomaly score, 10^6 samples").unwrap();
     let elapsed = start.elapsed();
     let img = check("scores_million.png", &png, SIZE);
     assert!(count_colour(&img, ORANGE) > 100, "anomaly markers");
@@ -147,15 +170,15 @@ fn scores_chart_draws_a_million_points_quickly() {
 
 #[test]
 fn scores_chart_degenerate() {
-    let png = plot::scores_png::<f64>(&[], &[], None, "Anomaly score").unwrap();
+    let png = plot::scores_png::<f64>(&[], &[], None, ScoreMarks::Line, "Anomaly score").unwrap();
     check("scores_empty.png", &png, SIZE);
-    let png = plot::scores_png(&[f64::NAN; 10], &[0; 10], Some(0.5), "Anomaly score").unwrap();
+    let png = plot::scores_png(&[f64::NAN; 10], &[0; 10], Some(0.5), ScoreMarks::Dots, "Anomaly score").unwrap();
     check("scores_nan.png", &png, SIZE);
-    let png = plot::scores_png(&[0.3f32; 500], &[], Some(0.3), "Anomaly score").unwrap();
+    let png = plot::scores_png(&[0.3f32; 500], &[], Some(0.3), ScoreMarks::Line, "Anomaly score").unwrap();
     check("scores_all_equal.png", &png, SIZE);
-    let png = plot::scores_png(&[0.7f32], &[1], Some(f64::NAN), "Anomaly score").unwrap();
+    let png = plot::scores_png(&[0.7f32], &[1], Some(f64::NAN), ScoreMarks::Dots, "Anomaly score").unwrap();
     check("scores_single.png", &png, SIZE);
-    assert!(plot::scores_png(&[0.1f32, 0.2], &[1], None, "Anomaly score").is_err());
+    assert!(plot::scores_png(&[0.1f32, 0.2], &[1], None, ScoreMarks::Dots, "Anomaly score").is_err());
 }
 
 fn history(epochs: usize) -> HistoryCurves {

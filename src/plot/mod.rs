@@ -28,7 +28,7 @@ pub use confusion::confusion_matrix_png;
 pub use history::{training_history_png, HistoryCurves, TrainValidation};
 pub use precision_recall::precision_recall_png;
 pub use roc::roc_curve_png;
-pub use scores::scores_png;
+pub use scores::{scores_png, ScoreMarks};
 
 /// Width and height in pixels of the single charts.
 pub const SIZE: (u32, u32) = (1000, 700);

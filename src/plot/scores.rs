@@ -1,9 +1,10 @@
-//! Anomaly score over time for a split: the score line, the decision threshold and the
-//! true anomalies as points.
+//! Anomaly score over time for a split: the scores, the decision threshold and the true
+//! anomalies as points.
 //!
-//! Long series are decimated to first/min/max/last per pixel column before drawing
-//! ([`super::downsample`]); anomaly markers are all kept, except that two markers on the
-//! same pixel are drawn once (which changes no pixel of the result).
+//! One series is drawn as a line, decimated to first/min/max/last per pixel column before
+//! drawing ([`super::downsample`]). Many series (pods) interleaved in time are drawn as a dot
+//! per window instead: a line through them would zig-zag from pod to pod and fill the chart.
+//! Dots and anomaly markers on the same pixel are drawn once (which changes no pixel).
 
 use std::collections::HashSet;
 
@@ -17,6 +18,15 @@ use super::downsample::min_max_per_column;
 use super::SIZE;
 use crate::{Error, Result};
 
+/// How the scores are drawn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScoreMarks {
+    /// A line: the scores are one series in time order.
+    Line,
+    /// A dot per score: several series interleaved in time order.
+    Dots,
+}
+
 /// Scores over time as a [`SIZE`] PNG; x is the sample index (time order). `labels` are
 /// the true classes (1 = anomaly, marked) or empty for unlabelled data; `threshold` draws
 /// a horizontal line. Errors only when `labels` is neither empty nor as long as `scores`.
@@ -24,6 +34,7 @@ pub fn scores_png<S: Copy + Into<f64>>(
     scores: &[S],
     labels: &[u8],
     threshold: Option<f64>,
+    marks: ScoreMarks,
     title: &str,
 ) -> Result<Vec<u8>> {
     if !labels.is_empty() && labels.len() != scores.len() {
@@ -61,16 +72,36 @@ pub fn scores_png<S: Copy + Into<f64>>(
             .draw()?;
         let (w, h) = chart.plotting_area().dim_in_pixel();
 
-        let line = BLUE.stroke_width(1);
-        let segments = min_max_per_column(&values, w as usize);
-        chart
-            .draw_series(
-                segments
-                    .iter()
-                    .map(|s| PathElement::new(s.iter().map(|&(i, v)| (i as f64, v)).collect::<Vec<_>>(), line)),
-            )?
-            .label("anomaly score")
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 30, y)], BLUE.stroke_width(2)));
+        let sx = w as f64 / (x_range.1 - x_range.0);
+        let sy = h as f64 / (y_range.1 - y_range.0);
+        let pixel = |i: usize, v: f64| ((i as f64 * sx).round() as i64, ((v - y_range.0) * sy).round() as i64);
+        let any_finite = values.iter().any(|v| v.is_finite());
+        match marks {
+            ScoreMarks::Line => {
+                let line = BLUE.stroke_width(1);
+                let segments = min_max_per_column(&values, w as usize);
+                chart
+                    .draw_series(
+                        segments
+                            .iter()
+                            .map(|s| PathElement::new(s.iter().map(|&(i, v)| (i as f64, v)).collect::<Vec<_>>(), line)),
+                    )?
+                    .label("anomaly score")
+                    .legend(move |(x, y)| PathElement::new([(x, y), (x + 30, y)], BLUE.stroke_width(2)));
+            }
+            ScoreMarks::Dots => {
+                let mut seen = HashSet::new();
+                let dots: Vec<(f64, f64)> = (values.iter().enumerate())
+                    .filter(|&(i, &v)| v.is_finite() && seen.insert(pixel(i, v)))
+                    .map(|(i, &v)| (i as f64, v))
+                    .collect();
+                let dot = |(x, y): (f64, f64)| Circle::new((x, y), 1, BLUE.filled());
+                chart
+                    .draw_series(dots.into_iter().map(dot))?
+                    .label("anomaly score (a dot per window)")
+                    .legend(|(x, y)| EmptyElement::at((x + 15, y)) + Circle::new((0, 0), 3, BLUE.filled()));
+            }
+        }
 
         if let Some(t) = threshold {
             chart
@@ -81,8 +112,6 @@ pub fn scores_png<S: Copy + Into<f64>>(
 
         if !labels.is_empty() {
             // One marker per pixel: (column, row) of each anomaly.
-            let sx = w as f64 / (x_range.1 - x_range.0);
-            let sy = h as f64 / (y_range.1 - y_range.0);
             let mut seen = HashSet::new();
             let mut markers = Vec::new();
             let mut anomalies = 0usize;
@@ -91,8 +120,7 @@ pub fn scores_png<S: Copy + Into<f64>>(
                     continue;
                 }
                 anomalies += 1;
-                let pixel = ((i as f64 * sx).round() as i64, ((v - y_range.0) * sy).round() as i64);
-                if v.is_finite() && seen.insert(pixel) {
+                if v.is_finite() && seen.insert(pixel(i, v)) {
                     markers.push((i as f64, v));
                 }
             }
@@ -117,7 +145,7 @@ pub fn scores_png<S: Copy + Into<f64>>(
             .background_style(WHITE.mix(0.85))
             .border_style(GREY)
             .draw()?;
-        if segments.is_empty() {
+        if !any_finite {
             note_in_middle(
                 &chart.plotting_area().strip_coord_spec(),
                 if n == 0 { "no data" } else { "no finite scores" },

@@ -692,8 +692,16 @@ pub fn write_evaluation_plots(run: &RunFolder, p: &EvaluationPlots<'_>, evaluati
     order.sort_by_key(|&i| (label_time(i), i));
     let ordered_scores: Vec<f64> = order.iter().map(|&i| p.scores[i]).collect();
     let ordered_labels: Vec<u8> = p.labels.map_or(Vec::new(), |l| order.iter().map(|&i| l[i]).collect());
+    let pods = order.iter().map(|&i| p.index.windows[i].series).collect::<std::collections::HashSet<_>>().len();
+    let marks = if pods > 1 { plot::ScoreMarks::Dots } else { plot::ScoreMarks::Line };
     run.write(
         "scores.png",
-        &plot::scores_png(&ordered_scores, &ordered_labels, Some(p.threshold), &title("Anomaly score over time"))?,
+        &plot::scores_png(
+            &ordered_scores,
+            &ordered_labels,
+            Some(p.threshold),
+            marks,
+            &title("Anomaly score over time"),
+        )?,
     )
 }
