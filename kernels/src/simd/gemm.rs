@@ -14,6 +14,10 @@
 //! started from zero, then combined with C.** Row and column remainders use the same chains
 //! (fewer rows, masked loads) and the K blocks depend on K alone, so an element's bits do not
 //! depend on M, N or where it sits: a window scored alone gives the same bits as inside a batch.
+//!
+//! The micro-kernels exist for x86-64 only; on other targets [`gemm`] and [`transpose`] return
+//! false and the callers use `matrixmultiply` and a plain loop, so the shared helpers go unused.
+#![cfg_attr(not(target_arch = "x86_64"), allow(dead_code, unused_variables, unused_mut, unreachable_code))]
 
 #[cfg(target_arch = "x86_64")]
 use core::arch::x86_64::*;
