@@ -11,8 +11,8 @@ use std::collections::HashSet;
 use plotters::prelude::*;
 
 use super::canvas::{
-    bold, dashed_legend, finite_range, fmt3, font, note_in_middle, padded, render_png, titled, AXIS_PX, BLUE, GREY,
-    GRID, INK, LEGEND_PX, ORANGE, RED, TICK_PX, TITLE_PX,
+    bold, dashed_legend, finite_range, font, note_in_middle, padded, render_png, titled, AXIS_PX, BLUE, GREY, GRID,
+    INK, LEGEND_PX, ORANGE, RED, TICK_PX, TITLE_PX,
 };
 use super::downsample::min_max_per_column;
 use super::SIZE;
@@ -106,7 +106,7 @@ pub fn scores_png<S: Copy + Into<f64>>(
         if let Some(t) = threshold {
             chart
                 .draw_series(DashedLineSeries::new([(x_range.0, t), (x_range.1, t)], 10, 6, RED.stroke_width(2)))?
-                .label(format!("threshold = {}", fmt3(Some(t))))
+                .label(format!("threshold = {}", three_significant(t)))
                 .legend(|(x, y)| dashed_legend((x, y), RED));
         }
 
@@ -153,4 +153,28 @@ pub fn scores_png<S: Copy + Into<f64>>(
         }
         Ok(())
     })
+}
+
+/// `t` with three significant digits, so that a small threshold (an autoencoder's
+/// reconstruction error, say 0.00104) does not print as 0.001.
+fn three_significant(t: f64) -> String {
+    if t == 0.0 || t.abs() >= 1.0 || !t.is_finite() {
+        return format!("{t:.3}");
+    }
+    let decimals = (2 - t.abs().log10().floor() as i32).clamp(3, 12) as usize;
+    format!("{t:.decimals$}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::three_significant;
+
+    #[test]
+    fn thresholds_keep_three_significant_digits() {
+        assert_eq!(three_significant(0.001036), "0.00104");
+        assert_eq!(three_significant(0.242955), "0.243");
+        assert_eq!(three_significant(0.0), "0.000");
+        assert_eq!(three_significant(12.5), "12.500");
+        assert_eq!(three_significant(-0.0456), "-0.0456");
+    }
 }
