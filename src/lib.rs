@@ -29,6 +29,7 @@ pub mod metrics;
 pub mod models;
 pub mod nn;
 pub mod optim;
+pub mod parallel;
 pub mod params;
 pub mod plot;
 pub mod train;

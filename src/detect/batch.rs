@@ -19,6 +19,7 @@ use crate::data::csv_ingest::{csv_reader, KEY_SEPARATOR};
 use crate::data::schema::clean_header;
 use crate::data::{Dataset, Series, WindowIndex};
 use crate::nn::resize;
+use crate::parallel::{ranges, worker_pool};
 use crate::{Error, Result};
 
 /// Windows scored per worker per round: large enough for efficient GEMMs, small enough that a
@@ -42,17 +43,7 @@ pub struct BatchScorer {
 impl BatchScorer {
     pub fn new(model: &ScoringModel, threads: usize) -> Result<BatchScorer> {
         let threads = threads.max(1);
-        let pool = if threads > 1 {
-            Some(
-                rayon::ThreadPoolBuilder::new()
-                    .num_threads(threads)
-                    .thread_name(|i| format!("kubelstm-detect-{i}"))
-                    .build()
-                    .map_err(|e| Error::config(format!("cannot start {threads} worker threads: {e}")))?,
-            )
-        } else {
-            None
-        };
+        let pool = worker_pool(threads, "kubelstm-detect")?;
         let workers = (0..threads).map(|_| Worker { scorer: model.scorer(), x: Vec::new() }).collect();
         Ok(BatchScorer {
             workers,
@@ -115,15 +106,12 @@ impl BatchScorer {
     ) {
         let (t, f) = (self.steps, self.features);
         assert_eq!(scores.len(), n, "one score per window");
-        let parts = self.workers.len().min(n).max(1);
-        let (base, extra) = (n / parts, n % parts);
         // Pair each worker with its contiguous range and slices of the outputs.
-        let mut jobs = Vec::with_capacity(parts);
+        let threads = self.workers.len();
+        let mut jobs = Vec::with_capacity(threads);
         let mut rest_scores = scores;
         let mut rest_shares = shares;
-        for (p, worker) in self.workers.iter_mut().take(parts).enumerate() {
-            let start = p * base + p.min(extra);
-            let r = start..start + base + usize::from(p < extra);
+        for (worker, r) in self.workers.iter_mut().zip(ranges(n, threads)) {
             let (s, tail) = std::mem::take(&mut rest_scores).split_at_mut(r.len());
             rest_scores = tail;
             let sh = rest_shares.take().map(|all| {

@@ -14,9 +14,10 @@ use crate::models::{DropoutSeed, Model, Objective, Workspace};
 use crate::nn::loss::weighted_bce_with_logits;
 use crate::nn::resize;
 use crate::optim::Adam;
+use crate::parallel::{ranges, worker_pool};
 use crate::params::Weights;
 use crate::train::Windows;
-use crate::{Error, Result};
+use crate::Result;
 
 struct Shard {
     ws: Workspace<f32>,
@@ -32,33 +33,18 @@ pub struct Engine {
     pub model: Model,
     pool: Option<rayon::ThreadPool>,
     shards: Vec<Shard>,
-}
-
-/// Splits `n` items into at most `parts` contiguous ranges of near-equal size.
-fn ranges(n: usize, parts: usize) -> impl Iterator<Item = std::ops::Range<usize>> {
-    let parts = parts.min(n).max(1);
-    let (base, extra) = (n / parts, n % parts);
-    (0..parts).map(move |s| {
-        let start = s * base + s.min(extra);
-        start..start + base + usize::from(s < extra)
-    })
+    /// Windows per forward pass inside a shard: large batches run as a sequence of passes
+    /// this big, whose activations (T·n rows of gates, states, caches) stay in the core's L2
+    /// instead of streaming through memory. Results per window do not depend on it.
+    /// `KUBELSTM_MICRO_BATCH` overrides the default of 32.
+    micro_batch: usize,
 }
 
 impl Engine {
     /// An executor over `threads` threads (1 = run on the caller's thread).
     pub fn new(model: Model, threads: usize) -> Result<Self> {
         let threads = threads.max(1);
-        let pool = if threads > 1 {
-            Some(
-                rayon::ThreadPoolBuilder::new()
-                    .num_threads(threads)
-                    .thread_name(|i| format!("kubelstm-worker-{i}"))
-                    .build()
-                    .map_err(|e| Error::config(format!("cannot start {threads} worker threads: {e}")))?,
-            )
-        } else {
-            None
-        };
+        let pool = worker_pool(threads, "kubelstm-worker")?;
         let shards = (0..threads)
             .map(|_| Shard {
                 ws: model.workspace(),
@@ -70,7 +56,9 @@ impl Engine {
                 loss: 0.0,
             })
             .collect();
-        Ok(Engine { model, pool, shards })
+        let micro_batch =
+            std::env::var("KUBELSTM_MICRO_BATCH").ok().and_then(|v| v.parse().ok()).filter(|&v| v > 0).unwrap_or(32);
+        Ok(Engine { model, pool, shards, micro_batch })
     }
 
     pub fn threads(&self) -> usize {
@@ -94,24 +82,24 @@ impl Engine {
         let (params, generation) = (weights.values(), Some(weights.generation()));
         let batch = ids.len();
         let (steps, features) = (windows.steps(), windows.features());
-        let Engine { model, pool, shards } = self;
-        let model = &*model;
+        let Engine { model, pool, shards, micro_batch } = self;
+        let (model, micro_batch) = (&*model, *micro_batch);
         let mut jobs = split_jobs(shards, batch, outputs);
         let used = jobs.len();
         let work = |shard: &mut Shard, range: &Range<usize>, out: &mut [f32]| {
             shard.grads.fill(0.0);
             shard.loss = 0.0;
+            shard.ws.set_weights_generation(generation);
             // Micro-batches keep a pass's buffers in cache; backward adds into the shard's
             // gradient, so they sum to the shard's gradient.
             let mut start = range.start;
-            for out in out.chunks_mut(micro_batch()) {
+            for out in out.chunks_mut(micro_batch) {
                 let n = out.len();
                 let ids = &ids[start..start + n];
                 resize(&mut shard.x, steps * n * features);
                 windows.gather(ids, &mut shard.x);
                 let seed = Some(DropoutSeed { seed: dropout_seed, first_sample: start });
                 start += n;
-                shard.ws.set_weights_generation(generation);
                 out.copy_from_slice(model.forward(&mut shard.ws, params, &shard.x, steps, n, seed));
                 resize(&mut shard.d_out, n);
                 // The loss of n windows is a mean over them; rescale to the batch mean.
@@ -190,49 +178,39 @@ impl Engine {
         assert_eq!(outputs.len(), ids.len(), "predict: one output per window");
         let (params, generation) = (weights.values(), Some(weights.generation()));
         let (steps, features) = (windows.steps(), windows.features());
-        let Engine { model, pool, shards } = self;
-        let model = &*model;
+        let Engine { model, pool, shards, micro_batch } = self;
+        let (model, micro_batch) = (&*model, *micro_batch);
         for (ids, outputs) in ids.chunks(chunk.max(1)).zip(outputs.chunks_mut(chunk.max(1))) {
-            let mut jobs = split_jobs(shards, ids.len(), outputs);
-            // Too few windows to give every thread a shard (a window at a time): let the
-            // bidirectional layers use the idle threads for their second direction instead. A
-            // model without them stays on the calling thread (waking the pool costs more than
-            // a batch-1 pass of the standard model).
-            let parallel_directions = pool.is_some() && jobs.len() == 1 && model.config.arch.has_bidirectional_layers();
-            if parallel_directions {
-                let (shard, range, out) = &mut jobs[0];
-                let pool = pool.as_ref().expect("checked above");
-                pool.install(|| {
-                    let n = range.len();
-                    resize(&mut shard.x, steps * n * features);
-                    windows.gather(&ids[range.clone()], &mut shard.x);
-                    shard.ws.set_weights_generation(generation);
-                    shard.ws.set_parallel_directions(true);
-                    out.copy_from_slice(model.forward(&mut shard.ws, params, &shard.x, steps, n, None));
-                    shard.ws.set_parallel_directions(false);
-                });
-                continue;
-            }
-            run_jobs(pool.as_ref(), &mut jobs, |shard: &mut Shard, range: &Range<usize>, out: &mut [f32]| {
+            // One shard's windows, a micro-batch per forward pass.
+            let work = |shard: &mut Shard, range: &Range<usize>, out: &mut [f32]| {
+                shard.ws.set_weights_generation(generation);
                 let mut start = range.start;
-                for out in out.chunks_mut(micro_batch()) {
+                for out in out.chunks_mut(micro_batch) {
                     let n = out.len();
                     resize(&mut shard.x, steps * n * features);
                     windows.gather(&ids[start..start + n], &mut shard.x);
                     start += n;
-                    shard.ws.set_weights_generation(generation);
                     out.copy_from_slice(model.forward(&mut shard.ws, params, &shard.x, steps, n, None));
                 }
-            });
+            };
+            let mut jobs = split_jobs(shards, ids.len(), outputs);
+            match pool {
+                // Too few windows to give every thread a shard (a window at a time): let the
+                // bidirectional layers use the idle threads for their second direction
+                // instead. A model without them stays on the calling thread (waking the pool
+                // costs more than a batch-1 pass of the standard model).
+                Some(pool) if jobs.len() == 1 && model.config.arch.has_bidirectional_layers() => {
+                    let (shard, range, out) = &mut jobs[0];
+                    pool.install(|| {
+                        shard.ws.set_parallel_directions(true);
+                        work(shard, range, out);
+                        shard.ws.set_parallel_directions(false);
+                    });
+                }
+                _ => run_jobs(pool.as_ref(), &mut jobs, work),
+            }
         }
     }
-}
-
-/// Windows per forward pass inside a shard: large batches run as a sequence of passes this
-/// big, whose activations (T·n rows of gates, states, caches) stay in the core's L2 instead
-/// of streaming through memory. Results per window do not depend on it.
-fn micro_batch() -> usize {
-    std::env::var("KUBELSTM_MICRO_BATCH").ok().and_then(|v| v.parse().ok()).filter(|&v| v > 0).unwrap_or(32)
 }
 
 type Job<'a> = (&'a mut Shard, Range<usize>, &'a mut [f32]);
@@ -260,22 +238,5 @@ fn run_jobs(
             pool.install(|| jobs.par_iter_mut().for_each(|(shard, range, out)| work(shard, range, out)))
         }
         _ => jobs.iter_mut().for_each(|(shard, range, out)| work(shard, range, out)),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ranges_cover_everything_once_in_order() {
-        for n in 0..20 {
-            for parts in 1..5 {
-                let rs: Vec<_> = ranges(n, parts).collect();
-                let flat: Vec<usize> = rs.iter().flat_map(|r| r.clone()).collect();
-                assert_eq!(flat, (0..n).collect::<Vec<_>>());
-                assert!(rs.iter().all(|r| r.len() + 1 >= n / parts.min(n).max(1)));
-            }
-        }
     }
 }
