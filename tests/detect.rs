@@ -556,6 +556,8 @@ fn exit_codes_zero_one_two_and_broken_pipe() {
     assert_eq!(quiet.status.code(), Some(0));
     assert_error(&kubelstm(&["detect", "--model", "/no/such/run", "--data", data]), &["no such run folder"]);
     assert_error(&kubelstm(&[&base[..], &["--threads", "0"]].concat()), &["--threads"]);
+    // The same bound as training: a typo must not start 100,000 scorers.
+    assert_error(&kubelstm(&[&base[..], &["--threads", "100000"]].concat()), &["--threads must be between 1 and 1024"]);
     assert_error(&kubelstm(&[&base[..], &["--threshold", "NaN"]].concat()), &["--threshold"]);
     assert_eq!(kubelstm(&["detect", "--bogus"]).status.code(), Some(2));
 

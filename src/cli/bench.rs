@@ -46,10 +46,7 @@ pub fn run(args: Args) -> Result<Outcome> {
     if !(args.seconds > 0.0 && args.seconds.is_finite()) {
         return Err(Error::config(format!("--seconds must be positive, got {}", args.seconds)));
     }
-    let threads = args.threads.unwrap_or_else(default_threads);
-    if threads == 0 {
-        return Err(Error::config("--threads must be at least 1"));
-    }
+    let threads = super::resolve_threads(args.threads)?;
     let archs: Vec<Arch> = match args.arch {
         ArchChoice::Standard => vec![Arch::Standard],
         ArchChoice::Bidirectional => vec![Arch::Bidirectional],

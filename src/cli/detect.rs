@@ -82,15 +82,8 @@ struct Settings {
 
 impl Args {
     fn settings(&self) -> Result<Settings> {
-        let threads = self.threads.unwrap_or_else(super::bench::default_threads);
-        if threads == 0 {
-            return Err(Error::config("--threads must be at least 1"));
-        }
-        if let Some(t) = self.threshold {
-            if !t.is_finite() {
-                return Err(Error::config(format!("--threshold must be a finite number, got {t}")));
-            }
-        }
+        let threads = super::resolve_threads(self.threads)?;
+        super::check_threshold(self.threshold)?;
         if self.evict_after == 0 || self.evict_after > i64::MAX as u64 {
             return Err(Error::config("--evict-after must be at least 1 second"));
         }

@@ -69,15 +69,8 @@ fn no_labels(model: &ScoringModel, data: &Path) -> Error {
 
 /// Runs the evaluation and writes its folder.
 pub fn evaluate(args: &Args) -> Result<EvaluateResult> {
-    let threads = args.threads.unwrap_or_else(super::bench::default_threads);
-    if threads == 0 {
-        return Err(Error::config("--threads must be at least 1"));
-    }
-    if let Some(t) = args.threshold {
-        if !t.is_finite() {
-            return Err(Error::config(format!("--threshold must be a finite number, got {t}")));
-        }
-    }
+    let threads = super::resolve_threads(args.threads)?;
+    super::check_threshold(args.threshold)?;
     let started = Instant::now();
     let model = ScoringModel::load(&args.model)?;
     let source = args.data.display().to_string();

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::Result;
+use crate::{Error, Result};
 
 pub mod bench;
 pub mod detect;
@@ -101,4 +101,25 @@ pub fn error_chain(err: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+/// More worker threads than this is a typo, not a machine: each one holds a workspace and a
+/// gradient buffer, and `--threads 100000` spent minutes starting threads before it failed.
+const MAX_THREADS: usize = 1024;
+
+/// `--threads`: the given count (1 to [`MAX_THREADS`]), or every core.
+pub fn resolve_threads(threads: Option<usize>) -> Result<usize> {
+    let threads = threads.unwrap_or_else(bench::default_threads);
+    if !(1..=MAX_THREADS).contains(&threads) {
+        return Err(Error::config(format!("--threads must be between 1 and {MAX_THREADS}, got {threads}")));
+    }
+    Ok(threads)
+}
+
+/// `--threshold`, when given, must be a finite number.
+pub fn check_threshold(threshold: Option<f64>) -> Result<()> {
+    match threshold {
+        Some(t) if !t.is_finite() => Err(Error::config(format!("--threshold must be a finite number, got {t}"))),
+        _ => Ok(()),
+    }
 }

@@ -91,10 +91,6 @@ pub struct Args {
     pub data: DataArgs,
 }
 
-/// More worker threads than this is a typo, not a machine: each one holds a gradient buffer,
-/// and `--threads 100000` spent minutes starting threads before it failed.
-const MAX_THREADS: usize = 1024;
-
 fn pair(name: &str, v: &Option<Vec<usize>>) -> Result<Option<[usize; 2]>> {
     match v.as_deref() {
         None => Ok(None),
@@ -143,10 +139,7 @@ impl Args {
                 return Err(Error::config(format!("--clip-norm must be a positive number, got {c}")));
             }
         }
-        let threads = self.threads.unwrap_or_else(super::bench::default_threads);
-        if !(1..=MAX_THREADS).contains(&threads) {
-            return Err(Error::config(format!("--threads must be between 1 and {MAX_THREADS}, got {threads}")));
-        }
+        let threads = super::resolve_threads(self.threads)?;
         let arch = if self.use_autoencoder {
             Arch::Autoencoder
         } else if self.use_attention {
