@@ -692,8 +692,8 @@ pub fn write_evaluation_plots(run: &RunFolder, p: &EvaluationPlots<'_>, evaluati
     order.sort_by_key(|&i| (label_time(i), i));
     let ordered_scores: Vec<f64> = order.iter().map(|&i| p.scores[i]).collect();
     let ordered_labels: Vec<u8> = p.labels.map_or(Vec::new(), |l| order.iter().map(|&i| l[i]).collect());
-    let pods = order.iter().map(|&i| p.index.windows[i].series).collect::<std::collections::HashSet<_>>().len();
-    let marks = if pods > 1 { plot::ScoreMarks::Dots } else { plot::ScoreMarks::Line };
+    let several_pods = p.index.windows.windows(2).any(|pair| pair[0].series != pair[1].series);
+    let marks = if several_pods { plot::ScoreMarks::Dots } else { plot::ScoreMarks::Line };
     run.write(
         "scores.png",
         &plot::scores_png(
