@@ -27,6 +27,9 @@ pub enum Error {
     Diverged { epoch: usize, batch: usize, message: String },
     /// The user interrupted a long job (Ctrl-C).
     Interrupted(String),
+    /// A Prometheus server could not be reached, refused a request or answered with something
+    /// that cannot be used. `url` is the server's base URL.
+    Prometheus { url: String, message: String },
 }
 
 impl Error {
@@ -44,6 +47,9 @@ impl Error {
     }
     pub fn data(message: impl Into<String>) -> Self {
         Error::Data(message.into())
+    }
+    pub fn prometheus(url: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Prometheus { url: url.into(), message: message.into() }
     }
     pub fn model(path: impl AsRef<Path>, message: impl Into<String>) -> Self {
         Error::Model { path: path.as_ref().to_path_buf(), message: message.into() }
@@ -75,6 +81,7 @@ impl fmt::Display for Error {
                 write!(f, "training diverged at epoch {epoch}, batch {batch}: {message}")
             }
             Error::Interrupted(message) => write!(f, "interrupted: {message}"),
+            Error::Prometheus { url, message } => write!(f, "Prometheus at {url}: {message}"),
         }
     }
 }

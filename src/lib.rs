@@ -11,6 +11,7 @@
 //! | [`models`] | the four architectures: standard, bidirectional, attention, autoencoder |
 //! | [`optim`] | Adam, learning-rate schedule, early stopping |
 //! | [`train`] | the epoch loop, batching, history |
+//! | [`prometheus`] | Prometheus as a data source: queries, HTTP client, pulls read as CSV |
 //! | [`data`] | CSV ingest, per-pod series, features, labels, scalers, windows, splits, synthetic cluster |
 //! | [`metrics`] | ROC, precision-recall, AUC, confusion matrix, thresholds |
 //! | [`plot`] | PNG charts |
@@ -32,6 +33,7 @@ pub mod optim;
 pub mod parallel;
 pub mod params;
 pub mod plot;
+pub mod prometheus;
 pub mod train;
 
 pub use error::{Error, Result};

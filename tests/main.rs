@@ -8,6 +8,7 @@ mod gradients;
 mod layers;
 mod metrics;
 mod plot;
+mod prometheus;
 mod reliability;
 mod training;
 

@@ -55,6 +55,34 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     })
 }
 
+/// Streams a file to `path` atomically: `write` fills a buffered temporary file, which is
+/// synced and renamed into place only when `write` succeeds (in place for a device or FIFO).
+pub fn write_atomic_with(path: &Path, write: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
+    let Some(target) = atomic_destination(path)? else {
+        let file = File::create(path).map_err(|e| Error::io("create", path, e))?;
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+        write(&mut out)?;
+        return out.flush().map_err(|e| Error::io("write", path, e));
+    };
+    let path = target.as_path();
+    let tmp = temporary_path(path);
+    let file = File::create(&tmp).map_err(|e| Error::io("create", &tmp, e))?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+    let result = write(&mut out).and_then(|()| {
+        out.flush().map_err(|e| Error::io("write", path, e))?;
+        out.get_ref().sync_all().map_err(|e| Error::io("write", path, e))
+    });
+    drop(out);
+    if let Err(e) = result {
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
+    }
+    fs::rename(&tmp, path).map_err(|err| {
+        let _ = fs::remove_file(&tmp);
+        Error::io("rename into place", path, err)
+    })
+}
+
 /// Writes `value` as pretty JSON (with a final newline) atomically.
 pub fn write_json_atomic<T: Serialize + ?Sized>(path: &Path, value: &T) -> Result<()> {
     let mut bytes =

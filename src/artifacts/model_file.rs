@@ -18,6 +18,7 @@ use sha2::{Digest, Sha256};
 use super::run_folder::{RunFolder, RunStatus};
 use crate::data::{LabelAt, PipelineSpec, Scaler};
 use crate::models::{Model, ModelConfig};
+use crate::prometheus::PrometheusSpec;
 use crate::{Error, Result};
 
 /// Version of the model folder format this build reads and writes.
@@ -46,6 +47,9 @@ pub struct ModelMeta {
     /// The data pipeline that turns raw rows into model features (ingest settings, scaler);
     /// `null` only for models built outside `kubelstm train` (tests), which cannot score files.
     pub pipeline: Option<ModelPipeline>,
+    /// Trained on a Prometheus pull: its step, rate window and queries, which `detect` reuses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prometheus: Option<PrometheusSpec>,
 }
 
 /// `model.json`'s `pipeline`: how raw rows become the model's scaled input windows.
@@ -75,6 +79,7 @@ impl ModelMeta {
             seed: 0,
             training_data_sha256: String::new(),
             pipeline: None,
+            prometheus: None,
         }
     }
 }

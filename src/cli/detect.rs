@@ -16,6 +16,7 @@ use crate::detect::follow::{spawn_reader, ChannelReader};
 use crate::detect::output::Target;
 use crate::detect::stream::{run_stream, ScoreBatcher, StreamSettings, StreamSink};
 use crate::detect::{Format, Output, OutputOptions, ScoringModel};
+use crate::prometheus::{self, PrometheusArgs};
 use crate::{Error, Result};
 
 #[derive(clap::Args, Debug)]
@@ -70,6 +71,8 @@ pub struct Args {
     /// Print nothing on stderr but errors.
     #[arg(short, long)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub source: PrometheusArgs,
 }
 
 /// Validated settings.
@@ -87,7 +90,19 @@ impl Args {
         if self.evict_after == 0 || self.evict_after > i64::MAX as u64 {
             return Err(Error::config("--evict-after must be at least 1 second"));
         }
-        let stdin = self.data == Path::new("-");
+        self.source.check_unused()?;
+        let stdin = self.data == Path::new("-") && !self.source.is_set();
+        if self.source.is_set() {
+            if self.data != Path::new("-") {
+                return Err(Error::config("--data and --prometheus are two sources: pass one"));
+            }
+            if self.follow {
+                return Err(Error::config(
+                    "--follow reads a growing file or a pipe; a Prometheus range is read once (run detect \
+                     again for newer samples)",
+                ));
+            }
+        }
         if stdin && std::io::stdin().is_terminal() {
             return Err(Error::config(
                 "no metrics to score: pass --data FILE, or pipe CSV into standard input (--data -)",
@@ -195,6 +210,26 @@ pub fn run(args: Args) -> Result<Outcome> {
                 &format!("warning: no pod reached {} rows, the model's window: nothing was scored\n", model.steps());
         }
         (summary.pods, problems)
+    } else if args.source.is_set() {
+        // History for the first windows: T rows, and the two before them that rates need.
+        let lookback = model.steps() as u64 + 3;
+        let pull = prometheus::open_for_scoring(&args.source, model.loaded.meta.prometheus.as_ref(), "-1h", lookback)?;
+        let (handle, from) = (pull.handle.clone(), pull.from);
+        let dataset =
+            load_for_scoring(pull.reader, &pull.source, &model, args.skip_bad_rows).map_err(|e| handle.explain(e))?;
+        let stats = handle.stats();
+        let mut problems: String = stats.warnings.iter().map(|w| format!("warning: {w}\n")).collect();
+        problems += &report_problems(&dataset.report);
+        problems += &format!("{}\n", prometheus::describe(&pull.url, &stats));
+        let mut scorer = BatchScorer::new(&model, settings.threads)?;
+        score_dataset(
+            &mut scorer,
+            &dataset,
+            &model,
+            explain,
+            |s| if s.timestamp >= from { out.write(s) } else { Ok(()) },
+        )?;
+        (dataset.series.len(), problems)
     } else {
         let dataset = load_for_scoring(open_input(&args, &settings)?, &source, &model, args.skip_bad_rows)?;
         let mut problems = report_problems(&dataset.report);

@@ -17,6 +17,7 @@ use crate::data::{LabelSource, WindowIndex};
 use crate::detect::batch::load_for_scoring;
 use crate::detect::ScoringModel;
 use crate::metrics::{Evaluation, Threshold};
+use crate::prometheus::{self, PrometheusArgs};
 use crate::train::job::{
     evaluate_windows, evaluation_section, score_windows, write_evaluation_plots, EvaluationPlots, HashingReader,
     SplitWindows,
@@ -30,9 +31,9 @@ pub struct Args {
     #[arg(long, value_name = "RUN_DIR")]
     pub model: PathBuf,
     /// Labelled metrics CSV in the model's schema: a label column, or Kubernetes data for the
-    /// model's labelling rules.
-    #[arg(long, value_name = "FILE")]
-    pub data: PathBuf,
+    /// model's labelling rules (or --prometheus URL).
+    #[arg(long, value_name = "FILE", required_unless_present = "prometheus")]
+    pub data: Option<PathBuf>,
     /// Where the evaluation folder is created (default: inside the run folder).
     #[arg(long, alias = "output_dir", value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
@@ -45,6 +46,8 @@ pub struct Args {
     /// Skip rows with a bad value instead of stopping; they are counted in the report.
     #[arg(long, alias = "skip_bad_rows")]
     pub skip_bad_rows: bool,
+    #[command(flatten)]
+    pub source: PrometheusArgs,
 }
 
 /// What an evaluation produced.
@@ -73,19 +76,37 @@ pub fn evaluate(args: &Args) -> Result<EvaluateResult> {
     super::check_threshold(args.threshold)?;
     let started = Instant::now();
     let model = ScoringModel::load(&args.model)?;
-    let source = args.data.display().to_string();
-    let file = std::fs::File::open(&args.data).map_err(|e| Error::io("open", &args.data, e))?;
-    let mut hashing = HashingReader::new(file);
-    let dataset = load_for_scoring(&mut hashing, &source, &model, args.skip_bad_rows)?;
-    let data_sha256 = hashing.hex_digest();
+    args.source.check_unused()?;
+    let (dataset, data_sha256, source) = match (&args.data, args.source.is_set()) {
+        (Some(_), true) => return Err(Error::config("--data and --prometheus are two sources: pass one")),
+        (Some(path), false) => {
+            let source = path.display().to_string();
+            let file = std::fs::File::open(path).map_err(|e| Error::io("open", path, e))?;
+            let mut hashing = HashingReader::new(file);
+            let dataset = load_for_scoring(&mut hashing, &source, &model, args.skip_bad_rows)?;
+            (dataset, hashing.hex_digest(), source)
+        }
+        (None, _) => {
+            let pull = prometheus::open_for_scoring(&args.source, model.loaded.meta.prometheus.as_ref(), "-1d", 0)?;
+            let handle = pull.handle.clone();
+            let mut hashing = HashingReader::new(pull.reader);
+            let mut dataset = load_for_scoring(&mut hashing, &pull.source, &model, args.skip_bad_rows)
+                .map_err(|e| handle.explain(e))?;
+            let stats = handle.stats();
+            eprintln!("{}", prometheus::describe(&pull.url, &stats));
+            dataset.report.warnings.splice(0..0, stats.warnings);
+            (dataset, hashing.hex_digest(), pull.source)
+        }
+    };
+    let data_path = PathBuf::from(&source);
     if !dataset.has_labels() {
-        return Err(no_labels(&model, &args.data));
+        return Err(no_labels(&model, &data_path));
     }
     let (t, label_at) = (model.steps(), model.label_at());
     let mut warnings = check_lengths(&dataset.series, t, label_at)?;
     warnings.extend(dataset.report.warnings.iter().cloned());
     let index = WindowIndex::labelled(&dataset.series, t, label_at);
-    let labels = index.labels(&dataset.series).ok_or_else(|| no_labels(&model, &args.data))?;
+    let labels = index.labels(&dataset.series).ok_or_else(|| no_labels(&model, &data_path))?;
 
     let windows = SplitWindows { index: &index, series: &dataset.series, features: model.features() };
     let mut engine = Engine::new(model.loaded.model.clone(), threads)?;
@@ -137,7 +158,10 @@ pub fn evaluate(args: &Args) -> Result<EvaluateResult> {
         chosen.rule,
         if chosen_on == "--threshold" { "the command line".to_string() } else { format!("the {chosen_on} split") }
     );
-    let data_name = args.data.file_name().map_or(source.clone(), |n| n.to_string_lossy().into_owned());
+    let data_name = match &args.data {
+        Some(p) => p.file_name().map_or(source.clone(), |n| n.to_string_lossy().into_owned()),
+        None => source.clone(),
+    };
     evaluation_section(&mut summary, &format!("Performance on {data_name}"), Some(&evaluation));
     folder.write("summary_report.txt", summary.as_bytes())?;
     let plots = EvaluationPlots {

@@ -15,6 +15,7 @@ pub mod evaluate;
 pub mod generate;
 pub mod gradcheck;
 pub mod inspect;
+pub mod pull;
 pub mod train;
 
 #[derive(Parser, Debug)]
@@ -38,6 +39,8 @@ pub enum Command {
     Inspect(inspect::Args),
     /// Write a synthetic Kubernetes cluster's pod metrics as CSV.
     Generate(generate::Args),
+    /// Save a Prometheus range as the CSV `train --prometheus` reads (to train or score offline).
+    Pull(pull::Args),
     /// Measure training and inference speed on the canonical workload.
     Bench(bench::Args),
     /// Audit the hand-written gradients against finite differences (f64).
@@ -58,6 +61,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
     match cli.command {
         Command::Train(args) => train::run(args),
         Command::Generate(args) => generate::run(args),
+        Command::Pull(args) => pull::run(args),
         Command::Detect(args) => detect::run(args),
         Command::Evaluate(args) => evaluate::run(args),
         Command::Inspect(args) => inspect::run(args),

@@ -12,6 +12,7 @@ use crate::data::synthetic::SyntheticConfig;
 use crate::data::{DataArgs, ScalerKind};
 use crate::models::{Arch, Objective, MAX_WIDTH};
 use crate::optim::AdamConfig;
+use crate::prometheus::PrometheusArgs;
 use crate::train::job::{self, DataSource, JobSettings};
 use crate::train::TrainSettings;
 use crate::{Error, Result};
@@ -89,6 +90,8 @@ pub struct Args {
     pub dense_units: Option<Vec<usize>>,
     #[command(flatten)]
     pub data: DataArgs,
+    #[command(flatten)]
+    pub source: PrometheusArgs,
 }
 
 fn pair(name: &str, v: &Option<Vec<usize>>) -> Result<Option<[usize; 2]>> {
@@ -159,12 +162,28 @@ impl Args {
             }
             None => None,
         };
-        let data = match &self.data_path {
-            Some(path) => DataSource::File(path.clone()),
-            None => DataSource::Synthetic(SyntheticConfig::default()),
+        self.source.check_unused()?;
+        let data = match (&self.data_path, self.source.is_set()) {
+            (Some(_), true) => return Err(Error::config("--data-path and --prometheus are two sources: pass one")),
+            (Some(path), false) => DataSource::File(path.clone()),
+            (None, false) => DataSource::Synthetic(SyntheticConfig::default()),
+            (None, true) => {
+                if let Some(flag) = self.data.generic_flag() {
+                    return Err(Error::config(format!(
+                        "{flag} names CSV columns; with --prometheus the columns are the queries' \
+                         (--query NAME=PROMQL, --group-labels)"
+                    )));
+                }
+                let spec = self.source.spec(None)?;
+                let pull = self.source.pull_settings(&spec, "-7d", 0)?;
+                DataSource::Prometheus { pull: Box::new(pull), spec, derived: self.data.derived_features }
+            }
         };
         let parameters = serde_json::json!({
             "data_path": self.data_path.as_ref().map(|p| p.display().to_string()),
+            "prometheus": self.source.prometheus,
+            "start": self.source.start,
+            "end": self.source.is_set().then_some(&self.source.end),
             "output_dir": self.output_dir.display().to_string(),
             "sequence_length": self.sequence_length,
             "batch_size": self.batch_size,

@@ -146,6 +146,19 @@ fn non_empty(flag: &str, value: &str) -> Result<String> {
 }
 
 impl DataArgs {
+    /// The first generic-mode column flag given, if any.
+    pub fn generic_flag(&self) -> Option<&'static str> {
+        if self.feature_columns.is_some() {
+            Some("--feature-columns")
+        } else if self.time_column.is_some() {
+            Some("--time-column")
+        } else if !self.group_columns.is_empty() {
+            Some("--group-columns")
+        } else {
+            None
+        }
+    }
+
     /// Checks the flags and builds the settings (reads the rules file if one is given).
     pub fn to_options(&self) -> Result<LoadOptions> {
         let generic = self.feature_columns.is_some()

@@ -26,6 +26,7 @@ use crate::metrics::{Evaluation, Threshold, ThresholdRule};
 use crate::models::{Arch, Model, ModelConfig, Objective};
 use crate::params::Weights;
 use crate::plot;
+use crate::prometheus::{self, PrometheusSpec, PullReader, PullSettings};
 use crate::train::{fit, Engine, EpochRecord, History, Observer, TrainOutcome, TrainSettings, Windows};
 use crate::{Error, Result};
 
@@ -34,6 +35,12 @@ use crate::{Error, Result};
 pub enum DataSource {
     File(PathBuf),
     Synthetic(SyntheticConfig),
+    /// A pull from a Prometheus server; `derived` adds the rolling features in generic mode.
+    Prometheus {
+        pull: Box<PullSettings>,
+        spec: PrometheusSpec,
+        derived: bool,
+    },
 }
 
 /// Everything `train` needs, validated.
@@ -108,6 +115,23 @@ pub fn load_data(source: &DataSource, options: &LoadOptions) -> Result<(Dataset,
             let (bytes, _) = synthetic::csv_bytes(cfg)?;
             let hash = hex(&Sha256::digest(&bytes));
             Ok((crate::data::load_reader(bytes.as_slice(), &cfg.describe(), options)?, hash))
+        }
+        DataSource::Prometheus { pull, spec, derived } => {
+            // The pull is read as the CSV it renders: the same ingest and the same hash as that
+            // CSV saved to a file.
+            let reader = PullReader::open(pull)?;
+            let handle = reader.handle();
+            let options = prometheus::training_options(options, &spec.queries, &reader, *derived);
+            let source = format!("Prometheus at {}", pull.client.url);
+            let mut hashing = HashingReader::new(reader);
+            let mut dataset =
+                crate::data::load_reader(&mut hashing, &source, &options).map_err(|e| handle.explain(e))?;
+            std::io::copy(&mut hashing, &mut std::io::sink())
+                .map_err(|e| handle.explain(Error::io("read", &source, e)))?;
+            let stats = handle.stats();
+            eprintln!("{}", prometheus::describe(&pull.client.url, &stats));
+            dataset.report.warnings.splice(0..0, stats.warnings);
+            Ok((dataset, hashing.hex_digest()))
         }
     }
 }
@@ -497,6 +521,9 @@ pub fn run(settings: &JobSettings, interrupt: Arc<AtomicBool>) -> Result<JobResu
     let mut meta = ModelMeta::new(&model.config, t, dataset.feature_names.clone());
     meta.seed = settings.train.seed;
     meta.training_data_sha256 = data_hash.clone();
+    if let DataSource::Prometheus { spec, .. } = &settings.data {
+        meta.prometheus = Some(spec.clone());
+    }
     meta.pipeline =
         Some(ModelPipeline { spec: dataset.pipeline().clone(), label_at: settings.label_at, scaler: scaler.clone() });
     let log = OpenOptions::new()
