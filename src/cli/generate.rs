@@ -1,15 +1,28 @@
 //! `kubelstm generate`: a synthetic Kubernetes cluster's pod metrics as CSV (see
-//! [`crate::data::synthetic`]). Prints the rows written and the labelling rules' firing counts
-//! to stderr, so stdout can carry the CSV.
+//! [`crate::data::synthetic`]) or, with `--format openmetrics`, as the Prometheus series of the
+//! same cluster (see [`crate::data::openmetrics`]). Prints a summary to stderr, so stdout can
+//! carry the data.
 
-use std::io::{IsTerminal, Write};
+use std::fs::File;
+use std::io::{BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use super::Outcome;
+use crate::data::openmetrics;
 use crate::data::synthetic::{self, SyntheticConfig};
 use crate::data::time::format_rfc3339;
 use crate::{Error, Result};
+
+/// What `generate` writes.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Format {
+    /// The input schema of `train` and `detect`.
+    #[default]
+    Csv,
+    /// cAdvisor / kube-state-metrics series for `promtool tsdb create-blocks-from openmetrics`.
+    Openmetrics,
+}
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -25,6 +38,9 @@ pub struct Args {
     /// Seconds between a pod's samples.
     #[arg(long, default_value_t = 60, value_name = "SECONDS")]
     pub interval: u32,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Csv)]
+    pub format: Format,
     /// Output file, or `-` for standard output (the default when stdout is not a terminal).
     #[arg(short, long, value_name = "FILE|-")]
     pub output: Option<PathBuf>,
@@ -43,27 +59,36 @@ pub fn run(args: Args) -> Result<Outcome> {
     };
     cfg.validate()?;
     let started = Instant::now();
-    let (dest, report) = match args.output.as_deref() {
-        Some(p) if p != Path::new("-") => {
-            let report = write_file(&cfg, p)?;
-            (p.display().to_string(), report)
+    let format = args.format;
+    // Writes to `out`; `spill` is where the OpenMetrics exporter may put its temporary file.
+    let write = |out: &mut dyn Write, spill: &Path, dest: &str| -> Result<Summary> {
+        match format {
+            Format::Csv => synthetic::write_csv(&cfg, out, dest).map(Summary::Csv),
+            Format::Openmetrics => openmetrics::write_openmetrics(&cfg, out, spill, dest).map(Summary::OpenMetrics),
         }
+    };
+    let (dest, summary) = match args.output.as_deref() {
+        Some(p) if p != Path::new("-") => (p.display().to_string(), write_file(p, write)?),
         explicit => {
             let stdout = std::io::stdout();
             if explicit.is_none() && stdout.is_terminal() {
                 return Err(Error::config(
-                    "not writing CSV to a terminal: pass -o FILE, or -o - (or a pipe) for standard output",
+                    "not writing data to a terminal: pass -o FILE, or -o - (or a pipe) for standard output",
                 ));
             }
-            let report = synthetic::write_csv(&cfg, stdout.lock(), "<stdout>")?;
-            ("<stdout>".to_string(), report)
+            let summary = write(&mut stdout.lock(), &std::env::temp_dir(), "<stdout>")?;
+            ("<stdout>".to_string(), summary)
         }
     };
     if !args.quiet {
         let end = cfg.start + (cfg.steps() as i64 - 1) * cfg.interval_seconds as i64;
+        let what = match &summary {
+            Summary::Csv(_) => String::new(),
+            Summary::OpenMetrics(s) => format!(" as {} OpenMetrics samples in {} series", s.samples, s.series),
+        };
         eprintln!(
-            "wrote {} rows ({} pods, {} samples each, every {} s, {} to {}) to {} in {:.2} s",
-            report.rows_read,
+            "wrote {} rows ({} pods, {} samples each, every {} s, {} to {}){what} to {} in {:.2} s",
+            cfg.rows,
             cfg.pods.min(cfg.rows),
             cfg.steps(),
             cfg.interval_seconds,
@@ -72,39 +97,49 @@ pub fn run(args: Args) -> Result<Outcome> {
             dest,
             started.elapsed().as_secs_f64()
         );
-        eprint!("{report}");
+        if let Summary::Csv(report) = &summary {
+            eprint!("{report}");
+        }
     }
     Ok(Outcome::Success)
 }
 
+/// What a format reports after writing.
+enum Summary {
+    Csv(crate::data::IngestReport),
+    OpenMetrics(openmetrics::OpenMetricsSummary),
+}
+
 /// Writes under a temporary name in the same folder and renames when complete, so an
-/// interrupted run never leaves a truncated file under the requested name.
-fn write_file(cfg: &SyntheticConfig, path: &Path) -> Result<crate::data::IngestReport> {
+/// interrupted run never leaves a truncated file under the requested name. `write` gets the
+/// output, a folder for temporary files and the destination's name for messages.
+fn write_file<T>(path: &Path, write: impl FnOnce(&mut dyn Write, &Path, &str) -> Result<T>) -> Result<T> {
+    let name = path.display().to_string();
     // A device or FIFO (`-o /dev/null`) is written in place: renaming over it would replace
-    // the device with a regular file.
+    // the device with a regular file (and temporary files go to the system's folder).
     let Some(dest) = crate::artifacts::atomic_destination(path)? else {
-        let file = std::fs::File::create(path).map_err(|e| Error::io("create", path, e))?;
-        let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
-        let report = synthetic::write_csv(cfg, &mut out, &path.display().to_string())?;
+        let file = File::create(path).map_err(|e| Error::io("create", path, e))?;
+        let mut out = BufWriter::with_capacity(1 << 20, file);
+        let result = write(&mut out, &std::env::temp_dir(), &name)?;
         out.flush().map_err(|e| Error::io("write", path, e))?;
-        return Ok(report);
+        return Ok(result);
     };
     let path = dest.as_path();
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().ok_or_else(|| Error::config(format!("-o {}: not a file name", path.display())))?;
-    let tmp = dir.join(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
-    let file = std::fs::File::create(&tmp).map_err(|e| Error::io("create", &tmp, e))?;
-    let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
-    let result = synthetic::write_csv(cfg, &mut out, &path.display().to_string()).and_then(|report| {
+    let file_name = path.file_name().ok_or_else(|| Error::config(format!("-o {}: not a file name", path.display())))?;
+    let tmp = dir.join(format!(".{}.tmp-{}", file_name.to_string_lossy(), std::process::id()));
+    let file = File::create(&tmp).map_err(|e| Error::io("create", &tmp, e))?;
+    let mut out = BufWriter::with_capacity(1 << 20, file);
+    let result = write(&mut out, dir, &name).and_then(|result| {
         out.flush().map_err(|e| Error::io("write", path, e))?;
         out.get_ref().sync_all().map_err(|e| Error::io("write", path, e))?;
-        Ok(report)
+        Ok(result)
     });
     drop(out);
     match result {
-        Ok(report) => {
+        Ok(result) => {
             std::fs::rename(&tmp, path).map_err(|e| Error::io("rename the finished file to", path, e))?;
-            Ok(report)
+            Ok(result)
         }
         Err(e) => {
             let _ = std::fs::remove_file(&tmp);

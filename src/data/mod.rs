@@ -22,6 +22,7 @@
 //! | [`windows`] | `WindowIndex`: (series, start) views and the time-major gather |
 //! | [`split`] | time-ordered splits and balanced class weights |
 //! | [`synthetic`] | the synthetic cluster behind `kubelstm generate` and the default dataset |
+//! | [`openmetrics`] | the synthetic cluster as cAdvisor / kube-state-metrics series (`generate --format openmetrics`) |
 //! | [`time`] | timestamp parsing and formatting |
 //!
 //! Shapes: `F` features, `R` raw numeric columns, `T` sequence length, `B` batch size, `T_s` the
@@ -35,6 +36,7 @@ pub mod csv_ingest;
 pub mod features;
 pub mod fuzz;
 pub mod labels;
+pub mod openmetrics;
 pub mod options;
 pub mod report;
 pub mod scaler;

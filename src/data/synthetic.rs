@@ -88,6 +88,10 @@ impl SyntheticConfig {
     pub fn steps(&self) -> usize {
         self.rows.div_ceil(self.pods)
     }
+    /// Nodes of the cluster: about eight pods each, and at least two.
+    pub fn nodes(&self) -> usize {
+        self.pods.div_ceil(8).max(2)
+    }
     pub fn describe(&self) -> String {
         format!("synthetic cluster (seed {}, {} pods, {} rows)", self.seed, self.pods, self.rows)
     }
@@ -348,7 +352,7 @@ const NODE_HAZARD: f64 = 1.0 / 5000.0;
 impl Cluster {
     fn new(cfg: &SyntheticConfig) -> Cluster {
         let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
-        let n_nodes = cfg.pods.div_ceil(8).max(2);
+        let n_nodes = cfg.nodes();
         let nodes: Vec<Node> = (0..n_nodes)
             .map(|i| Node { name: format!("worker-{:02}", i + 1), state: NodeState::Healthy, cooldown: 120 })
             .collect();
@@ -857,6 +861,63 @@ fn format_row(
     put!("{}", event.map_or(0, |e| e.count));
 }
 
+/// One generated row: the CSV record as the CSV writer writes it, and what the record does not
+/// say (the pod's containers, the state of every node), for other views of the same cluster.
+pub struct GeneratedRow<'a> {
+    pub step: usize,
+    /// Epoch seconds.
+    pub t: i64,
+    /// The pod slot, `0..pods` (a recreated pod keeps its slot and its name).
+    pub pod: usize,
+    /// The row, in [`header`] order.
+    pub record: &'a csv::StringRecord,
+    cluster: &'a Cluster,
+}
+
+impl GeneratedRow<'_> {
+    /// The pod's container names, in order (`Total Containers` of them).
+    pub fn containers(&self) -> &'static [&'static str] {
+        TEMPLATES[self.cluster.pods[self.pod].template].containers
+    }
+    /// The index of the pod's node, `0..SyntheticConfig::nodes()`.
+    pub fn node(&self) -> usize {
+        self.cluster.pods[self.pod].node
+    }
+    /// Node `n`'s name, without the `(NodeNotReady)` suffix of `Node Name`.
+    pub fn node_name(&self, n: usize) -> &str {
+        &self.cluster.nodes[n].name
+    }
+    /// Whether node `n` is NotReady at this step, as its pods' rows say (for every node, also
+    /// one without pods or whose pods have no row left in a partial last step).
+    pub fn node_not_ready(&self, n: usize) -> bool {
+        matches!(self.cluster.nodes[n].state, NodeState::NotReady { .. })
+    }
+}
+
+/// Runs the generator and calls `f` with every row in output order (time step, then pod): the
+/// one source of rows behind the CSV and the OpenMetrics exporter, so both show the same cluster.
+pub fn for_each_row(cfg: &SyntheticConfig, mut f: impl FnMut(&GeneratedRow<'_>) -> Result<()>) -> Result<()> {
+    cfg.validate()?;
+    let mut cluster = Cluster::new(cfg);
+    let mut rec = csv::StringRecord::new();
+    let mut scratch = String::new();
+    let mut written = 0usize;
+    for step in 0..cfg.steps() {
+        let t = cfg.start + step as i64 * cfg.interval_seconds as i64;
+        cluster.step_shared();
+        for p in 0..cluster.pods.len() {
+            if written == cfg.rows {
+                return Ok(());
+            }
+            let row = cluster.pod_row(p, step, t);
+            format_row(&mut rec, &mut scratch, t, &cluster, p, &row, step);
+            f(&GeneratedRow { step, t, pod: p, record: &rec, cluster: &cluster })?;
+            written += 1;
+        }
+    }
+    Ok(())
+}
+
 /// Writes the cluster's CSV to `out` and returns what loading it would report (rows, per-rule
 /// counts, anomaly rate), computed on the fly through the streaming feature path.
 /// `dest` names the destination in I/O errors.
@@ -872,28 +933,15 @@ pub fn write_csv<W: Write>(cfg: &SyntheticConfig, out: W, dest: &str) -> Result<
     let header_record = csv::StringRecord::from(header);
     let parser = RowParser::from_header_record(&cfg.describe(), &header_record, &LoadOptions::default())?;
     let mut stream = FeatureStream::new(parser);
-    let mut cluster = Cluster::new(cfg);
-    let mut rec = csv::StringRecord::new();
-    let mut scratch = String::new();
-    let mut written = 0usize;
     let mut line = 1u64;
-    'steps: for step in 0..cfg.steps() {
-        let t = cfg.start + step as i64 * cfg.interval_seconds as i64;
-        cluster.step_shared();
-        for p in 0..cluster.pods.len() {
-            if written == cfg.rows {
-                break 'steps;
-            }
-            let row = cluster.pod_row(p, step, t);
-            format_row(&mut rec, &mut scratch, t, &cluster, p, &row, step);
-            writer.write_record(&rec).map_err(io_err)?;
-            line += 1;
-            written += 1;
-            if let Err(bad) = stream.push(&rec, line) {
-                return Err(Error::data(format!("the generator wrote a row it cannot read back: {}", bad.error)));
-            }
+    for_each_row(cfg, |row| {
+        writer.write_record(row.record).map_err(io_err)?;
+        line += 1;
+        match stream.push(row.record, line) {
+            Ok(_) => Ok(()),
+            Err(bad) => Err(Error::data(format!("the generator wrote a row it cannot read back: {}", bad.error))),
         }
-    }
+    })?;
     writer.flush().map_err(|e| Error::io("write", dest, e))?;
     let mut report = stream.report();
     report.source = cfg.describe();
