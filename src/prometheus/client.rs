@@ -151,6 +151,9 @@ fn transport_failure(e: &ureq::Error) -> Failure {
         E::Io(io) if io.to_string().contains("certificate") => {
             (false, format!("TLS error: {io} (a private CA needs --prometheus-ca-file)"))
         }
+        E::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+            (true, "cannot connect (connection refused: is Prometheus running at this address?)".to_string())
+        }
         E::Io(io) => (true, format!("connection error: {io}")),
         E::Tls(t) => (false, format!("TLS error: {t} (a private CA needs --prometheus-ca-file)")),
         E::Rustls(t) => (false, format!("TLS error: {t} (a private CA needs --prometheus-ca-file)")),
