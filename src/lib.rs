@@ -12,6 +12,7 @@
 //! | [`optim`] | Adam, learning-rate schedule, early stopping |
 //! | [`train`] | the epoch loop, batching, history |
 //! | [`prometheus`] | Prometheus as a data source: queries, HTTP client, pulls read as CSV |
+//! | [`serve`] | `kubelstm serve`: the always-on exporter Prometheus scrapes |
 //! | [`data`] | CSV ingest, per-pod series, features, labels, scalers, windows, splits, synthetic cluster |
 //! | [`metrics`] | ROC, precision-recall, AUC, confusion matrix, thresholds |
 //! | [`plot`] | PNG charts |
@@ -34,6 +35,7 @@ pub mod parallel;
 pub mod params;
 pub mod plot;
 pub mod prometheus;
+pub mod serve;
 pub mod train;
 
 pub use error::{Error, Result};

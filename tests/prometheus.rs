@@ -540,3 +540,151 @@ fn errors_through_the_real_server() {
     let o = pull(&server, &gone, &[]);
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+/// `GET path` over plain HTTP/1.0: (status, body).
+fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    let status = text.split_whitespace().nth(1)?.parse().ok()?;
+    let body = text.split_once("\r\n\r\n").map_or(String::new(), |(_, b)| b.to_owned());
+    Some((status, body))
+}
+
+/// Polls until `ok` holds for `GET path`, or panics after `secs`.
+fn wait_for(port: u16, path: &str, secs: u64, ok: impl Fn(u16, &str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some((status, body)) = http_get(port, path) {
+            if ok(status, &body) {
+                return body;
+            }
+        }
+        assert!(Instant::now() < deadline, "{path} did not reach the expected state in {secs} s");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// `metric{labels} value` lines of one metric.
+fn samples<'a>(text: &'a str, metric: &str) -> Vec<(&'a str, &'a str)> {
+    text.lines()
+        .filter(|l| l.starts_with(&format!("{metric}{{")) || l.starts_with(&format!("{metric} ")))
+        .filter_map(|l| l.rsplit_once(' '))
+        .collect()
+}
+
+#[test]
+fn serve_scores_like_detect_survives_prometheus_and_reloads_its_model() {
+    if !available() {
+        return;
+    }
+    let mut prom = Server::start(None);
+    let dir = tempfile::tempdir().unwrap();
+    let url = prom.url();
+    let mut source = vec!["--prometheus", url.as_str()];
+    source.extend(range());
+    let run = train(&source, &dir.path().join("a"));
+    let mut other_args = source.clone();
+    other_args.extend(["--learning-rate", "0.01"]);
+    let other = train(&other_args, &dir.path().join("b"));
+    // The folder serve watches, as a retraining job would replace it.
+    let live = dir.path().join("live");
+    let o = Command::new("cp").args(["-r", p(&run), p(&live)]).output().unwrap();
+    assert!(o.status.success());
+
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut child = Command::new(EXE)
+        .args(["serve", "--model", p(&live), "--prometheus", &url, "--end", END, "--interval", "1s"])
+        .args(["--listen", &listen, "--threads", "1"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let metrics = wait_for(port, "/metrics", 60, |s, b| s == 200 && b.contains("kubelstm_pulls_total 1"));
+    assert_eq!(http_get(port, "/readyz").unwrap().0, 200);
+    assert_eq!(http_get(port, "/healthz").unwrap().0, 200);
+    assert_eq!(http_get(port, "/nope").unwrap().0, 404);
+
+    // promtool accepts the exposition.
+    let mut check = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(check.stdin.as_mut().unwrap(), metrics.as_bytes()).unwrap();
+    let checked = check.wait_with_output().unwrap();
+    assert!(
+        checked.status.success(),
+        "promtool check metrics: {}{}",
+        String::from_utf8_lossy(&checked.stdout),
+        stderr(&checked)
+    );
+
+    // Each pod's score is detect's score of the pod's window ending at END.
+    let o = kubelstm(&["detect", "--model", p(&run), "--prometheus", &url, "--start", END, "--end", END]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let detected = String::from_utf8(o.stdout).unwrap();
+    let scores = samples(&metrics, "kubelstm_anomaly_score");
+    assert_eq!(scores.len(), PODS, "{metrics}");
+    assert_eq!(detected.lines().count() - 1, PODS);
+    for row in detected.lines().skip(1) {
+        let f: Vec<&str> = row.split(',').collect();
+        let labels = format!("kubelstm_anomaly_score{{namespace=\"{}\",pod=\"{}\"}}", f[1], f[2]);
+        let served = scores.iter().find(|(l, _)| *l == labels).unwrap_or_else(|| panic!("{labels} not served"));
+        assert_eq!(served.1, f[3], "{labels}: served {} detected {}", served.1, f[3]);
+    }
+    let sha = model_json(&run)["weights_sha256"].as_str().unwrap().to_owned();
+    assert!(metrics.contains(&format!("model_sha256=\"{sha}\"")));
+
+    // Prometheus down: the scores stay, readiness goes, errors are counted; then it recovers.
+    prom.stop();
+    let stale = wait_for(port, "/readyz", 30, |s, _| s == 503);
+    assert!(stale.contains("not ready"));
+    let (status, body) = http_get(port, "/metrics").unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(samples(&body, "kubelstm_anomaly_score").len(), PODS, "the last scores are still served");
+    let errors = samples(&body, "kubelstm_errors_total");
+    assert!(errors.iter().any(|(l, v)| l.contains("prometheus") && *v != "0"), "{errors:?}");
+    prom.spawn();
+    wait_for(port, "/readyz", 60, |s, _| s == 200);
+
+    // A broken model folder is refused; the old model keeps serving.
+    let sighup = |child: &Child| unsafe { libc::kill(child.id() as i32, libc::SIGHUP) };
+    std::fs::write(live.join("model.json"), "{ not json").unwrap();
+    sighup(&child);
+    let body = wait_for(port, "/metrics", 30, |_, b| b.contains("kubelstm_errors_total{kind=\"model_reload\"} 1"));
+    assert!(body.contains(&format!("model_sha256=\"{sha}\"")), "the old model serves");
+    assert_eq!(samples(&body, "kubelstm_anomaly_score").len(), PODS);
+    // A new model replaces it.
+    for f in ["model.safetensors", "scaler.json", "threshold.json", "run_status.json", "model.json"] {
+        std::fs::copy(other.join(f), live.join(f)).unwrap();
+    }
+    sighup(&child);
+    let new_sha = model_json(&other)["weights_sha256"].as_str().unwrap().to_owned();
+    assert_ne!(new_sha, sha);
+    wait_for(port, "/metrics", 30, |_, b| b.contains(&format!("model_sha256=\"{new_sha}\"")));
+
+    // SIGTERM: exit 0, promptly.
+    let sent = Instant::now();
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "serve did not exit after SIGTERM");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert!(sent.elapsed() < Duration::from_secs(1), "took {:?}", sent.elapsed());
+    let mut err = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert!(err.contains("refused, the old one keeps serving") && err.contains("reloaded the model"), "{err}");
+}

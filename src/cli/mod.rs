@@ -39,6 +39,8 @@ pub enum Command {
     Inspect(inspect::Args),
     /// Write a synthetic Kubernetes cluster's pod metrics as CSV.
     Generate(generate::Args),
+    /// Watch Prometheus and serve every pod's latest anomaly score on /metrics, always on.
+    Serve(crate::serve::Args),
     /// Save a Prometheus range as the CSV `train --prometheus` reads (to train or score offline).
     Pull(pull::Args),
     /// Measure training and inference speed on the canonical workload.
@@ -62,6 +64,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Train(args) => train::run(args),
         Command::Generate(args) => generate::run(args),
         Command::Pull(args) => pull::run(args),
+        Command::Serve(args) => crate::serve::run(args),
         Command::Detect(args) => detect::run(args),
         Command::Evaluate(args) => evaluate::run(args),
         Command::Inspect(args) => inspect::run(args),

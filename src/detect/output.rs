@@ -432,7 +432,7 @@ impl Output {
     }
 
     /// The Prometheus textfile of the latest scores (pods sorted by key).
-    fn prometheus_text(&mut self) -> String {
+    pub fn prometheus_text(&mut self) -> String {
         let Body::Prometheus { latest, newest, .. } = &mut self.body else { return String::new() };
         if let Some(gap) = self.opts.evict_after {
             let newest = *newest;

@@ -1,0 +1,268 @@
+//! `kubelstm serve`: an always-on anomaly exporter that Prometheus scrapes.
+//!
+//! ```text
+//!  puller thread: every --interval ─▶ pull the last T+3 steps of every pod (what its newest
+//!                 window needs, so a restart needs nothing saved) ─▶ score ─▶ each pod's latest
+//!                 score ─▶ render /metrics once ─▶ publish (an Arc swap)
+//!  HTTP thread:   /metrics (the published text), /healthz, /readyz
+//!  main thread:   waits for SIGTERM/SIGINT ─▶ exit 0 at once (a pull in flight is abandoned)
+//! ```
+//!
+//! A scrape only clones the published text, so a slow scrape never holds up a pull and a
+//! slow pull never holds up a scrape. Prometheus down: the last scores keep being served,
+//! `kubelstm_last_successful_pull_timestamp_seconds` stops moving, `/readyz` fails after two
+//! intervals, errors are counted by kind, and the next interval tries again. On SIGHUP, or
+//! when `model.json` changes, the model is loaded and checked again; a folder that fails to
+//! load is refused and the old model keeps serving.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+pub mod health;
+pub mod http;
+
+use crate::cli::Outcome;
+use crate::detect::batch::{load_for_scoring, score_dataset, BatchScorer};
+use crate::detect::output::Target;
+use crate::detect::{Format, Output, OutputOptions, ScoringModel};
+use crate::prometheus::{self, range, PrometheusArgs};
+use crate::{Error, Result};
+use health::Health;
+
+#[derive(clap::Args, Debug)]
+#[command(after_help = "\
+Endpoints: /metrics (Prometheus text format: kubelstm_anomaly_score, kubelstm_anomaly, \
+kubelstm_anomaly_threshold, kubelstm_feature_share, kubelstm_model_info and the exporter's own \
+health), /healthz (the process is alive), /readyz (a pull succeeded within two intervals).
+
+Signals: SIGHUP reloads the model folder (kept only if it loads); SIGTERM or SIGINT exits 0.")]
+pub struct Args {
+    /// The run folder of a trained model; a retraining job may replace it (reloaded on SIGHUP
+    /// or when its model.json changes).
+    #[arg(long, value_name = "RUN_DIR")]
+    pub model: PathBuf,
+    /// Address to serve /metrics on.
+    #[arg(long, default_value = "127.0.0.1:9464", value_name = "HOST:PORT")]
+    pub listen: String,
+    /// Time between pulls.
+    #[arg(long, default_value = "60s", value_name = "DURATION")]
+    pub interval: String,
+    /// Forget a pod whose newest row is this far behind the newest row of any pod.
+    #[arg(long, default_value = "1h", value_name = "DURATION")]
+    pub evict_after: String,
+    /// Features named per pod with their share of its score (kubelstm_feature_share).
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub top_features: usize,
+    /// Worker threads for scoring (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Print nothing on stderr but errors.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// `--end` other than `now` evaluates at that fixed instant at every pull (a replay, for
+    /// demos and tests).
+    #[command(flatten)]
+    pub source: PrometheusArgs,
+}
+
+/// What the HTTP thread serves: replaced whole after each pull.
+pub struct Published {
+    pub metrics: Arc<String>,
+    /// When the last pull succeeded (None: never).
+    pub last_success: Option<Instant>,
+    pub interval: Duration,
+}
+
+impl Published {
+    /// Ready when a pull succeeded within two intervals.
+    pub fn ready(&self) -> bool {
+        self.last_success.is_some_and(|t| t.elapsed() <= 2 * self.interval)
+    }
+}
+
+struct Settings {
+    interval: Duration,
+    evict_after: i64,
+    threads: usize,
+    fixed_end: bool,
+}
+
+impl Args {
+    fn settings(&self) -> Result<Settings> {
+        if !self.source.is_set() {
+            return Err(Error::config("serve needs --prometheus URL (the metrics to watch)"));
+        }
+        if self.source.start.is_some() {
+            return Err(Error::config("serve pulls what each window needs: leave --start out"));
+        }
+        let interval = range::parse_duration("--interval", &self.interval)?;
+        if interval == 0 {
+            return Err(Error::config("--interval must be at least 1s"));
+        }
+        let evict_after = range::parse_duration("--evict-after", &self.evict_after)?;
+        if evict_after == 0 || evict_after > i64::MAX as u64 {
+            return Err(Error::config("--evict-after must be at least 1s"));
+        }
+        Ok(Settings {
+            interval: Duration::from_secs(interval),
+            evict_after: evict_after as i64,
+            threads: crate::cli::resolve_threads(self.threads)?,
+            fixed_end: self.source.end.trim() != "now",
+        })
+    }
+}
+
+/// The loaded model and the output that keeps each pod's latest score.
+struct Scoring {
+    model: ScoringModel,
+    output: Output,
+    scorer: BatchScorer,
+    model_json_mtime: Option<SystemTime>,
+}
+
+fn model_json_mtime(dir: &std::path::Path) -> Option<SystemTime> {
+    std::fs::metadata(dir.join(crate::artifacts::model_file::META_FILE)).and_then(|m| m.modified()).ok()
+}
+
+fn load_scoring(args: &Args, settings: &Settings) -> Result<Scoring> {
+    let model_json_mtime = model_json_mtime(&args.model);
+    let model = ScoringModel::load(&args.model)?;
+    // The model's pull must be valid before it replaces anything: the step, the queries.
+    args.source.spec(model.loaded.meta.prometheus.as_ref())?;
+    let opts = OutputOptions {
+        format: Format::Prometheus,
+        threshold: model.threshold(),
+        top_features: args.top_features.min(model.features()),
+        feature_names: model.feature_names().to_vec(),
+        key_names: model.key_names(),
+        has_time: model.has_time(),
+        horizon: model.horizon(),
+        evict_after: Some(settings.evict_after),
+    };
+    let output = Output::new(opts, Target::Memory)?;
+    let scorer = BatchScorer::new(&model, settings.threads)?;
+    Ok(Scoring { model, output, scorer, model_json_mtime })
+}
+
+/// One pull and its scores into `scoring.output`. Returns the windows scored.
+fn pull_once(args: &Args, scoring: &mut Scoring) -> Result<u64> {
+    let model = &scoring.model;
+    let lookback = model.steps() as u64 + 3;
+    let mut source = args.source.clone();
+    source.start = Some(source.end.clone());
+    source.prometheus_retries = 0; // the next interval is the retry; SIGTERM must not wait on backoff
+    let mut pull = prometheus::open_for_scoring(&source, model.loaded.meta.prometheus.as_ref(), "now", lookback)?;
+    pull.reader.set_progress(false);
+    let handle = pull.handle.clone();
+    let dataset = load_for_scoring(pull.reader, &pull.source, model, false).map_err(|e| handle.explain(e))?;
+    let explain = scoring.output.options().top_features > 0;
+    // Only each pod's newest window matters to the exporter; the output keeps the latest.
+    let out = &mut scoring.output;
+    score_dataset(&mut scoring.scorer, &dataset, model, explain, |s| out.write(s))
+}
+
+pub fn run(args: Args) -> Result<Outcome> {
+    let settings = args.settings()?;
+    let mut scoring = load_scoring(&args, &settings)?;
+    let term = Arc::new(AtomicBool::new(false));
+    let hup = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(sig, term.clone())
+            .map_err(|e| Error::config(format!("cannot handle signals: {e}")))?;
+    }
+    signal_hook::flag::register(signal_hook::consts::SIGHUP, hup.clone())
+        .map_err(|e| Error::config(format!("cannot handle signals: {e}")))?;
+    let mut health = Health::new(&scoring.model);
+    let published = Arc::new(Mutex::new(Published {
+        metrics: Arc::new(health.render(&mut scoring.output)),
+        last_success: None,
+        interval: settings.interval,
+    }));
+    let server = http::Server::bind(&args.listen, published.clone())?;
+    if !args.quiet {
+        eprintln!(
+            "serving /metrics on http://{} ({} model from {}, pulling {} every {})",
+            server.address(),
+            scoring.model.arch().name(),
+            args.model.display(),
+            args.source.prometheus.as_deref().unwrap_or(""),
+            range::format_duration(settings.interval.as_secs())
+        );
+    }
+    let _http = server.spawn();
+    let quiet = args.quiet;
+    let stop = term.clone();
+    let puller = std::thread::spawn(move || {
+        let mut next = Instant::now();
+        while !stop.load(Ordering::SeqCst) {
+            let changed = model_json_mtime(&args.model) != scoring.model_json_mtime;
+            if hup.swap(false, Ordering::SeqCst) || changed {
+                match load_scoring(&args, &settings) {
+                    Ok(s) => {
+                        scoring = s;
+                        health.model_loaded(&scoring.model);
+                        if !quiet {
+                            eprintln!("reloaded the model from {}", args.model.display());
+                        }
+                        next = Instant::now();
+                    }
+                    Err(e) => {
+                        // Keep serving the old model; do not retry until the folder changes again.
+                        scoring.model_json_mtime = model_json_mtime(&args.model);
+                        health.error("model_reload");
+                        eprintln!("error: the new model was refused, the old one keeps serving: {e}");
+                    }
+                }
+            }
+            if Instant::now() >= next {
+                let started = Instant::now();
+                let result = pull_once(&args, &mut scoring);
+                let duration = started.elapsed();
+                let last_success = match &result {
+                    Ok(windows) => {
+                        health.pulled(*windows, duration);
+                        Some(Instant::now())
+                    }
+                    Err(e) => {
+                        health.error(error_kind(e));
+                        eprintln!("error: pull failed (the last scores stay, marked stale): {e}");
+                        None
+                    }
+                };
+                let text = Arc::new(health.render(&mut scoring.output));
+                if let Ok(mut p) = published.lock() {
+                    p.metrics = text;
+                    if last_success.is_some() {
+                        p.last_success = last_success;
+                    }
+                }
+                next = started + settings.interval;
+                if settings.fixed_end && result.is_ok() && !quiet {
+                    eprintln!("scored {} windows in {:.2} s", result.unwrap_or(0), duration.as_secs_f64());
+                }
+            }
+            std::thread::sleep(Duration::from_millis(50).min(next.saturating_duration_since(Instant::now())));
+        }
+    });
+    while !term.load(Ordering::SeqCst) {
+        if puller.is_finished() {
+            return Err(Error::data("the puller thread stopped unexpectedly"));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if !quiet {
+        eprintln!("stopping (SIGTERM)");
+    }
+    Ok(Outcome::Success)
+}
+
+fn error_kind(e: &Error) -> &'static str {
+    match e {
+        Error::Prometheus { .. } => "prometheus",
+        Error::Input { .. } | Error::Schema { .. } | Error::Data(_) => "data",
+        Error::Io { .. } => "io",
+        _ => "other",
+    }
+}
