@@ -2,6 +2,7 @@
 
 mod cli_train;
 mod data;
+mod deploy;
 mod detect;
 mod fixtures_pytorch;
 mod gradients;

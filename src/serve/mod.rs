@@ -15,7 +15,7 @@
 //! when `model.json` changes, the model is loaded and checked again; a folder that fails to
 //! load is refused and the old model keeps serving.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
@@ -23,6 +23,8 @@ use std::time::{Duration, Instant, SystemTime};
 pub mod health;
 pub mod http;
 
+use crate::artifacts::model_file::META_FILE;
+use crate::artifacts::{RunFolder, RunStatus};
 use crate::cli::Outcome;
 use crate::detect::batch::{load_for_scoring, score_dataset, BatchScorer};
 use crate::detect::output::Target;
@@ -39,9 +41,10 @@ health), /healthz (the process is alive), /readyz (a pull succeeded within two i
 
 Signals: SIGHUP reloads the model folder (kept only if it loads); SIGTERM or SIGINT exits 0.")]
 pub struct Args {
-    /// The run folder of a trained model; a retraining job may replace it (reloaded on SIGHUP
-    /// or when its model.json changes).
-    #[arg(long, value_name = "RUN_DIR")]
+    /// The run folder of a trained model, or a folder of run folders (the newest complete
+    /// `run_*` is served, as a retraining job adds them). Reloaded on SIGHUP, when model.json
+    /// changes, or when a newer complete run appears.
+    #[arg(long, value_name = "RUN_DIR|RUNS_DIR")]
     pub model: PathBuf,
     /// Address to serve /metrics on.
     #[arg(long, default_value = "127.0.0.1:9464", value_name = "HOST:PORT")]
@@ -119,16 +122,39 @@ struct Scoring {
     model: ScoringModel,
     output: Output,
     scorer: BatchScorer,
-    model_json_mtime: Option<SystemTime>,
+    stamp: ModelStamp,
 }
 
-fn model_json_mtime(dir: &std::path::Path) -> Option<SystemTime> {
-    std::fs::metadata(dir.join(crate::artifacts::model_file::META_FILE)).and_then(|m| m.modified()).ok()
+/// What identifies the model on disk: the run folder chosen and its model.json's mtime.
+type ModelStamp = Option<(PathBuf, SystemTime)>;
+
+/// The run folder to serve: `path` itself when it holds a model, else its newest complete
+/// `run_*` folder (names sort by time).
+fn resolve_model_dir(path: &Path) -> PathBuf {
+    if path.join(META_FILE).exists() {
+        return path.to_path_buf();
+    }
+    let mut runs: Vec<PathBuf> = std::fs::read_dir(path)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("run_"))
+        .map(|e| e.path())
+        .filter(|d| matches!(RunFolder::status(d), Ok(Some(RunStatus::Complete))))
+        .collect();
+    runs.sort();
+    runs.pop().unwrap_or_else(|| path.to_path_buf())
+}
+
+fn model_stamp(path: &Path) -> ModelStamp {
+    let dir = resolve_model_dir(path);
+    let mtime = std::fs::metadata(dir.join(META_FILE)).and_then(|m| m.modified()).ok()?;
+    Some((dir, mtime))
 }
 
 fn load_scoring(args: &Args, settings: &Settings) -> Result<Scoring> {
-    let model_json_mtime = model_json_mtime(&args.model);
-    let model = ScoringModel::load(&args.model)?;
+    let stamp = model_stamp(&args.model);
+    let model = ScoringModel::load(&resolve_model_dir(&args.model))?;
     // The model's pull must be valid before it replaces anything: the step, the queries.
     args.source.spec(model.loaded.meta.prometheus.as_ref())?;
     let opts = OutputOptions {
@@ -143,7 +169,7 @@ fn load_scoring(args: &Args, settings: &Settings) -> Result<Scoring> {
     };
     let output = Output::new(opts, Target::Memory)?;
     let scorer = BatchScorer::new(&model, settings.threads)?;
-    Ok(Scoring { model, output, scorer, model_json_mtime })
+    Ok(Scoring { model, output, scorer, stamp })
 }
 
 /// One pull and its scores into `scoring.output`. Returns the windows scored.
@@ -186,7 +212,7 @@ pub fn run(args: Args) -> Result<Outcome> {
             "serving /metrics on http://{} ({} model from {}, pulling {} every {})",
             server.address(),
             scoring.model.arch().name(),
-            args.model.display(),
+            scoring.model.dir().display(),
             args.source.prometheus.as_deref().unwrap_or(""),
             range::format_duration(settings.interval.as_secs())
         );
@@ -197,20 +223,20 @@ pub fn run(args: Args) -> Result<Outcome> {
     let puller = std::thread::spawn(move || {
         let mut next = Instant::now();
         while !stop.load(Ordering::SeqCst) {
-            let changed = model_json_mtime(&args.model) != scoring.model_json_mtime;
+            let changed = model_stamp(&args.model) != scoring.stamp;
             if hup.swap(false, Ordering::SeqCst) || changed {
                 match load_scoring(&args, &settings) {
                     Ok(s) => {
                         scoring = s;
                         health.model_loaded(&scoring.model);
                         if !quiet {
-                            eprintln!("reloaded the model from {}", args.model.display());
+                            eprintln!("reloaded the model from {}", scoring.model.dir().display());
                         }
                         next = Instant::now();
                     }
                     Err(e) => {
                         // Keep serving the old model; do not retry until the folder changes again.
-                        scoring.model_json_mtime = model_json_mtime(&args.model);
+                        scoring.stamp = model_stamp(&args.model);
                         health.error("model_reload");
                         eprintln!("error: the new model was refused, the old one keeps serving: {e}");
                     }
@@ -264,5 +290,32 @@ fn error_kind(e: &Error) -> &'static str {
         Error::Input { .. } | Error::Schema { .. } | Error::Data(_) => "data",
         Error::Io { .. } => "io",
         _ => "other",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_folder_of_runs_serves_its_newest_complete_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = |name: &str, status: Option<&str>| {
+            let d = dir.path().join(name);
+            std::fs::create_dir(&d).unwrap();
+            std::fs::write(d.join(META_FILE), "{}").unwrap();
+            if let Some(s) = status {
+                let text = format!("{{\"status\":\"{s}\",\"finished_unix\":0,\"message\":\"\"}}");
+                std::fs::write(d.join(crate::artifacts::STATUS_FILE), text).unwrap();
+            }
+            d
+        };
+        let old = run("run_20261101_000000", Some("complete"));
+        assert_eq!(resolve_model_dir(dir.path()), old);
+        let new = run("run_20261108_000000", Some("complete"));
+        run("run_20261115_000000", None); // still training
+        run("run_20261116_000000", Some("diverged"));
+        assert_eq!(resolve_model_dir(dir.path()), new);
+        assert_eq!(resolve_model_dir(&new), new, "a run folder is itself");
     }
 }
