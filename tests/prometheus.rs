@@ -327,8 +327,11 @@ fn a_pull_is_its_csv_and_trains_and_scores_the_same_as_that_csv() {
     assert!(o.status.success(), "{}", stderr(&o));
 }
 
-/// Parses a CSV into (header, rows keyed by (time, namespace, pod)).
-fn read_csv(path: &Path) -> (Vec<String>, std::collections::BTreeMap<(String, String, String), Vec<String>>) {
+/// Rows keyed by (time, namespace, pod).
+type Rows = std::collections::BTreeMap<(String, String, String), Vec<String>>;
+
+/// Parses a CSV into (header, rows).
+fn read_csv(path: &Path) -> (Vec<String>, Rows) {
     let mut r = csv::Reader::from_path(path).unwrap();
     let header: Vec<String> = r.headers().unwrap().iter().map(str::to_owned).collect();
     let col = |n: &str| header.iter().position(|h| h == n).unwrap();

@@ -54,7 +54,7 @@ pub fn parse_duration(flag: &str, text: &str) -> Result<u64> {
 /// Formats seconds as the largest exact unit (`60s` → `1m`), as PromQL range selectors take.
 pub fn format_duration(secs: u64) -> String {
     for (unit, n) in [("w", 7 * 86_400), ("d", 86_400), ("h", 3600), ("m", 60)] {
-        if secs > 0 && secs % n == 0 {
+        if secs > 0 && secs.is_multiple_of(n) {
             return format!("{}{unit}", secs / n);
         }
     }
