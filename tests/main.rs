@@ -7,6 +7,7 @@ mod fixtures_pytorch;
 mod gradients;
 mod layers;
 mod metrics;
+mod openmetrics;
 mod plot;
 mod reliability;
 mod training;
