@@ -36,7 +36,8 @@ pub enum Command {
     Evaluate(evaluate::Args),
     /// Show a run folder: layers, parameters, features, scaler, threshold, metrics.
     Inspect(inspect::Args),
-    /// Write a synthetic Kubernetes cluster's pod metrics as CSV.
+    /// Write a synthetic Kubernetes cluster's pod metrics as CSV, or as its Prometheus series
+    /// (OpenMetrics, for promtool's backfill).
     Generate(generate::Args),
     /// Measure training and inference speed on the canonical workload.
     Bench(bench::Args),
