@@ -8,6 +8,7 @@ mod fixtures_pytorch;
 mod gradients;
 mod layers;
 mod metrics;
+mod openmetrics;
 mod plot;
 mod prometheus;
 mod reliability;

@@ -37,7 +37,8 @@ pub enum Command {
     Evaluate(evaluate::Args),
     /// Show a run folder: layers, parameters, features, scaler, threshold, metrics.
     Inspect(inspect::Args),
-    /// Write a synthetic Kubernetes cluster's pod metrics as CSV.
+    /// Write a synthetic Kubernetes cluster's pod metrics as CSV, or as its Prometheus series
+    /// (OpenMetrics, for promtool's backfill).
     Generate(generate::Args),
     /// Watch Prometheus and serve every pod's latest anomaly score on /metrics, always on.
     Serve(crate::serve::Args),

@@ -246,6 +246,7 @@ fn pod_series(of: Of, pod: &Pod, nodes: &[String]) -> Vec<(Labels, Pick)> {
             })
             .collect(),
         Of::PodInfo => vec![(vec![("node", nodes[pod.node].clone())], Pick::One)],
+        // Per node, not per pod: see `write_nodes`.
         Of::NodeCondition => Vec::new(),
         Of::Phase => {
             (0..PHASES.len() as u8).map(|p| (vec![("phase", PHASES[p as usize].into())], Pick::Phase(p))).collect()
