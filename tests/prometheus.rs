@@ -691,3 +691,49 @@ fn serve_scores_like_detect_survives_prometheus_and_reloads_its_model() {
     assert_eq!(status.code(), Some(0), "{err}");
     assert!(err.contains("refused, the old one keeps serving") && err.contains("reloaded the model"), "{err}");
 }
+
+#[test]
+fn serve_follows_a_collectors_csv_as_it_grows() {
+    let dir = tempfile::tempdir().unwrap();
+    let full = dir.path().join("full.csv");
+    let o = kubelstm(&["generate", "--pods", "4", "--rows", "1200", "--seed", "5", "-o", p(&full)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let run = train(&["--data-path", p(&full)], &dir.path().join("runs"));
+    // The collector has written the first 200 rows; the rest arrive while serve runs.
+    let text = std::fs::read_to_string(&full).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let live = dir.path().join("live.csv");
+    std::fs::write(&live, lines[..201].join("\n") + "\n").unwrap();
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut child = Command::new(EXE)
+        .args(["serve", "--model", p(&run), "--data", p(&live), "--follow", "--listen", &listen, "--threads", "1"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for(port, "/metrics", 60, |s, b| s == 200 && b.contains("kubelstm_pods_tracked 4"));
+    assert_eq!(http_get(port, "/readyz").unwrap().0, 200);
+    {
+        let mut f = std::fs::OpenOptions::new().append(true).open(&live).unwrap();
+        std::io::Write::write_all(&mut f, (lines[201..].join("\n") + "\n").as_bytes()).unwrap();
+    }
+    // The newest window of each pod is served: detect's last score per pod on the whole file.
+    let o = kubelstm(&["detect", "--model", p(&run), "--data", p(&full)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let detected = String::from_utf8(o.stdout).unwrap();
+    let mut last: std::collections::BTreeMap<String, String> = Default::default();
+    for row in detected.lines().skip(1) {
+        let f: Vec<&str> = row.split(',').collect();
+        last.insert(format!("kubelstm_anomaly_score{{namespace=\"{}\",pod=\"{}\"}}", f[1], f[2]), f[3].to_owned());
+    }
+    let body = wait_for(port, "/metrics", 60, |_, b| {
+        let served = samples(b, "kubelstm_anomaly_score");
+        served.len() == last.len() && served.iter().all(|(l, v)| last.get(*l).is_some_and(|d| d == v))
+    });
+    assert!(body.contains("kubelstm_windows_scored_total"));
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+}

@@ -61,6 +61,13 @@ pub struct Args {
     /// Worker threads for scoring (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Instead of Prometheus: follow this CSV (as a collector writes it, `tail -f`), scoring
+    /// each pod's windows as rows arrive. Needs --follow.
+    #[arg(long, value_name = "FILE")]
+    pub data: Option<PathBuf>,
+    /// With --data: keep reading as the file grows.
+    #[arg(long)]
+    pub follow: bool,
     /// Print nothing on stderr but errors.
     #[arg(short, long)]
     pub quiet: bool,
@@ -94,8 +101,21 @@ struct Settings {
 
 impl Args {
     fn settings(&self) -> Result<Settings> {
-        if !self.source.is_set() {
-            return Err(Error::config("serve needs --prometheus URL (the metrics to watch)"));
+        match (&self.data, self.source.is_set()) {
+            (None, false) => {
+                return Err(Error::config(
+                    "serve needs a source: --prometheus URL, or --data FILE --follow for a collector's CSV",
+                ))
+            }
+            (Some(_), true) => return Err(Error::config("--data and --prometheus are two sources: pass one")),
+            (Some(_), false) if !self.follow => {
+                return Err(Error::config("serve --data FILE needs --follow: it watches the file as it grows"))
+            }
+            (None, true) if self.follow => return Err(Error::config("--follow applies to --data FILE")),
+            _ => {}
+        }
+        if self.data.is_some() {
+            self.source.check_unused()?;
         }
         if self.source.start.is_some() {
             return Err(Error::config("serve pulls what each window needs: leave --start out"));
@@ -219,6 +239,16 @@ pub fn run(args: Args) -> Result<Outcome> {
     }
     let _http = server.spawn();
     let quiet = args.quiet;
+    if let Some(path) = args.data.clone() {
+        let file = std::fs::File::open(&path).map_err(|e| Error::io("open", &path, e))?;
+        let stop = term.clone();
+        let puller = std::thread::spawn(move || {
+            if let Err(e) = follow_file(file, &path, scoring, health, &published, &settings, stop) {
+                eprintln!("error: {e}");
+            }
+        });
+        return wait_for_term(&term, &puller, quiet);
+    }
     let stop = term.clone();
     let puller = std::thread::spawn(move || {
         let mut next = Instant::now();
@@ -272,9 +302,13 @@ pub fn run(args: Args) -> Result<Outcome> {
             std::thread::sleep(Duration::from_millis(50).min(next.saturating_duration_since(Instant::now())));
         }
     });
+    wait_for_term(&term, &puller, quiet)
+}
+
+fn wait_for_term(term: &AtomicBool, puller: &std::thread::JoinHandle<()>, quiet: bool) -> Result<Outcome> {
     while !term.load(Ordering::SeqCst) {
         if puller.is_finished() {
-            return Err(Error::data("the puller thread stopped unexpectedly"));
+            return Err(Error::data("the scoring thread stopped (see the error above)"));
         }
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -282,6 +316,51 @@ pub fn run(args: Args) -> Result<Outcome> {
         eprintln!("stopping (SIGTERM)");
     }
     Ok(Outcome::Success)
+}
+
+/// `--data FILE --follow`: the streaming scorer of `detect --follow`, publishing after every
+/// batch of rows (and every second while the file waits). Ready while windows keep arriving.
+fn follow_file(
+    file: std::fs::File,
+    path: &Path,
+    scoring: Scoring,
+    mut health: Health,
+    published: &Mutex<Published>,
+    settings: &Settings,
+    stop: Arc<AtomicBool>,
+) -> Result<()> {
+    use crate::detect::follow::{spawn_reader, ChannelReader};
+    use crate::detect::stream::{run_stream, ScoreBatcher, StreamSettings, StreamSink};
+    use std::cell::RefCell;
+    let Scoring { model, output, .. } = scoring;
+    let explain = output.options().top_features > 0;
+    let per_worker = crate::detect::batch::DEFAULT_PER_WORKER;
+    let batcher = ScoreBatcher::new(&model, settings.threads, per_worker * settings.threads, explain)?;
+    let sink = RefCell::new(StreamSink { batcher, out: output });
+    let rx = spawn_reader(Box::new(file), true, stop);
+    let mut last_windows = 0;
+    let mut last_change = Instant::now();
+    let reader = ChannelReader::new(rx, || {
+        let mut s = sink.borrow_mut();
+        s.idle().map_err(|e| std::io::Error::other(e.to_string()))?;
+        let windows = s.out.windows;
+        if windows > last_windows {
+            health.pulled(windows - last_windows, last_change.elapsed());
+            last_windows = windows;
+            last_change = Instant::now();
+            if let Ok(mut p) = published.lock() {
+                p.last_success = Some(last_change);
+            }
+        }
+        let text = Arc::new(health.render(&mut s.out));
+        if let Ok(mut p) = published.lock() {
+            p.metrics = text;
+        }
+        Ok(())
+    });
+    let stream_settings = StreamSettings { skip_bad_rows: true, explain, evict_after: Some(settings.evict_after) };
+    run_stream(reader, &path.display().to_string(), &model, stream_settings, &sink)?;
+    Ok(())
 }
 
 fn error_kind(e: &Error) -> &'static str {
