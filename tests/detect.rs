@@ -26,7 +26,7 @@ use kubelstm::detect::stream::StreamScorer;
 use kubelstm::detect::{fuzz_stream, Scorer, ScoringModel};
 use kubelstm::models::{Arch, Model, ModelConfig};
 
-const EXE: &str = env!("CARGO_BIN_EXE_kubelstm");
+use crate::support::{assert_error, kubelstm, path, stderr, EXE};
 
 struct Fixture {
     dir: PathBuf,
@@ -109,10 +109,6 @@ fn fixture() -> &'static Fixture {
     })
 }
 
-fn kubelstm(args: &[&str]) -> Output {
-    Command::new(EXE).args(args).stdin(Stdio::null()).output().expect("the binary runs")
-}
-
 /// `detect` with `--data FILE`, or with `--follow` and the file on standard input (on a file,
 /// `--follow` waits for more rows like `tail -f`).
 fn detect_on(run: &Path, data: &Path, follow: bool, extra: &[&str]) -> Output {
@@ -124,25 +120,6 @@ fn detect_on(run: &Path, data: &Path, follow: bool, extra: &[&str]) -> Output {
         cmd.args(["--data", path(data)]).stdin(Stdio::null());
     }
     cmd.args(extra).output().expect("the binary runs")
-}
-
-fn path(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// Exit code 2, `error: ` naming the problem (every `needles` substring), no panic.
-fn assert_error(o: &Output, needles: &[&str]) {
-    let err = stderr(o);
-    assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(err.starts_with("error: "), "{err}");
-    assert!(!err.contains("panicked"), "{err}");
-    for n in needles {
-        assert!(err.contains(n), "stderr lacks {n:?}: {err}");
-    }
 }
 
 /// A copy of a run folder to damage.

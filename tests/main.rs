@@ -12,6 +12,7 @@ mod openmetrics;
 mod plot;
 mod prometheus;
 mod reliability;
+mod support;
 mod training;
 
 /// The whole suite once more with the SIMD kernels switched off (`KUBELSTM_SIMD=off`): the
