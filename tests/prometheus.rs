@@ -463,6 +463,21 @@ fn errors_through_the_real_server() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 
+    // Gaps in one series: empty cells where it has no sample, and the --missing policy decides.
+    let gappy = "x=sum by (namespace, pod) (kube_pod_info) and on () (minute() % 7 > 0)".to_string();
+    let full = "y=sum by (namespace, pod) (kube_pod_info)".to_string();
+    let o = pull(&server, &out, &["--query", &gappy, "--query", &full]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&out).unwrap();
+    let gaps = text.lines().skip(1).filter(|l| l.contains(",,")).count();
+    let gap_minutes = (0..STEPS).filter(|m| m % 60 % 7 == 0).count(); // minute() is of the hour
+    assert_eq!(gaps, PODS * gap_minutes, "a gap wherever the minute is a multiple of 7");
+    let url = server.url();
+    let mut args = vec!["train", "--prometheus", url.as_str(), "--query", gappy.as_str(), "--query", full.as_str()];
+    args.extend(["--missing", "error", "--output-dir", p(dir.path())]);
+    args.extend(range());
+    assert_error(&kubelstm(&args), &["Prometheus at", "column 'x'", "missing value"]);
+
     // A required Kubernetes series missing: an error naming it; an optional one: a warning.
     let shipped =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/prometheus/kubernetes.toml")).unwrap();
