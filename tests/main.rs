@@ -5,6 +5,7 @@ mod data;
 mod detect;
 mod fixtures_pytorch;
 mod gradients;
+mod hostile;
 mod layers;
 mod metrics;
 mod plot;

@@ -12,4 +12,4 @@ pub mod run_folder;
 pub use atomic::{atomic_destination, write_atomic, write_atomic_with, write_json_atomic};
 pub use fuzz::fuzz_model_folder;
 pub use model_file::{load_model, save_model, LoadedModel, ModelMeta, ModelPipeline, FORMAT_VERSION};
-pub use run_folder::{RunFolder, RunStatus, STATUS_FILE};
+pub use run_folder::{RunFolder, RunStatus, StatusInfo, STATUS_FILE};

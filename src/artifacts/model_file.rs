@@ -15,7 +15,7 @@ use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::run_folder::{RunFolder, RunStatus};
+use super::run_folder::{RunFolder, RunStatus, StatusInfo};
 use crate::data::{LabelAt, PipelineSpec, Scaler};
 use crate::models::{Model, ModelConfig};
 use crate::prometheus::PrometheusSpec;
@@ -129,6 +129,8 @@ pub struct LoadedModel {
     pub params: Vec<f32>,
     pub meta: ModelMeta,
     pub status: RunStatus,
+    /// Epochs that finished in training, when `run_status.json` records it (0: untrained).
+    pub epochs_run: Option<usize>,
 }
 
 fn read(dir: &Path, name: &str) -> Result<Vec<u8>> {
@@ -171,8 +173,8 @@ pub fn load_model(dir: &Path) -> Result<LoadedModel> {
     if !dir.is_dir() {
         return Err(Error::model(dir, "no such run folder"));
     }
-    let status = match RunFolder::status(dir)? {
-        Some(status) => status,
+    let StatusInfo { status, epochs_run } = match RunFolder::status_info(dir)? {
+        Some(info) => info,
         None => {
             return Err(Error::model(
                 dir,
@@ -228,7 +230,7 @@ pub fn load_model(dir: &Path) -> Result<LoadedModel> {
     if let Some(bad) = model.layout.tensors().iter().find(|t| t.span.of(&params).iter().any(|v| !v.is_finite())) {
         return Err(Error::model(dir, format!("tensor '{}' holds NaN or infinite weights", bad.name)));
     }
-    Ok(LoadedModel { dir: dir.to_path_buf(), model, params, meta, status })
+    Ok(LoadedModel { dir: dir.to_path_buf(), model, params, meta, status, epochs_run })
 }
 
 #[cfg(test)]

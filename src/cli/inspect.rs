@@ -98,7 +98,7 @@ fn describe_labels(labels: &LabelSource) -> String {
 }
 
 pub fn run(args: Args) -> Result<Outcome> {
-    let model = ScoringModel::load(&args.run_dir)?;
+    let model = ScoringModel::open(&args.run_dir)?;
     let meta = &model.loaded.meta;
     let cfg = &model.loaded.model.config;
     let layers = model.loaded.model.summary();
@@ -137,6 +137,13 @@ pub fn run(args: Args) -> Result<Outcome> {
 
     let mut s = String::new();
     let _ = writeln!(s, "Run folder: {} (status: {})", model.dir().display(), serde_name(&model.loaded.status));
+    if model.untrained() {
+        let _ = writeln!(
+            s,
+            "Warning: no epoch finished before the run was interrupted: the weights are untrained \
+             (detect and evaluate refuse this folder)"
+        );
+    }
     let _ = writeln!(
         s,
         "Model file: {} version {}, written by kubelstm {}",

@@ -233,7 +233,9 @@ pub fn run(args: Args) -> Result<Outcome> {
     let settings = args.settings()?;
     let interrupt = Arc::new(AtomicBool::new(false));
     let flag = interrupt.clone();
-    // First Ctrl-C: finish the current batch and save; a second one aborts at once.
+    // First Ctrl-C: finish the current batch and save; a second one aborts at once. SIGTERM
+    // and SIGHUP (ctrlc's `termination` feature) do the same: `docker stop`, `kubectl delete`,
+    // `timeout` and a Job's deadline send SIGTERM, and deserve the same loadable run.
     let _ = ctrlc::set_handler(move || {
         if flag.swap(true, Ordering::SeqCst) {
             eprintln!("\naborted");

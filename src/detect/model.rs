@@ -85,8 +85,28 @@ fn damaged(dir: &Path, message: String) -> Error {
 }
 
 impl ScoringModel {
-    /// Opens `dir` (a run folder written by `kubelstm train`) and checks it can score.
+    /// Opens `dir` (a run folder written by `kubelstm train`) and checks it can score: as
+    /// [`open`](Self::open), and the weights must have been trained for at least one epoch.
     pub fn load(dir: &Path) -> Result<ScoringModel> {
+        let model = Self::open(dir)?;
+        if model.untrained() {
+            return Err(Error::model(
+                dir,
+                "training was interrupted before its first epoch ended (run_status.json: interrupted, \
+                 0 epochs run): the weights are untrained; train again and let at least one epoch finish",
+            ));
+        }
+        Ok(model)
+    }
+
+    /// True when training stopped before any epoch finished: the weights are the initial ones.
+    pub fn untrained(&self) -> bool {
+        self.loaded.epochs_run == Some(0)
+    }
+
+    /// Opens and verifies `dir` without requiring trained weights (`inspect` shows such a
+    /// folder; `detect` and `evaluate` go through [`load`](Self::load)).
+    pub fn open(dir: &Path) -> Result<ScoringModel> {
         let loaded = load_model(dir)?;
         if loaded.status == RunStatus::Diverged {
             return Err(Error::model(

@@ -653,7 +653,7 @@ pub fn run(settings: &JobSettings, interrupt: Arc<AtomicBool>) -> Result<JobResu
 
     let message = if status == RunStatus::Interrupted { "interrupted by the user" } else { "training finished" };
     progress.line(&format!("run folder complete: {}", run.path().display()));
-    run.finish(status, message)?;
+    run.finish_training(status, message, outcome.history.epochs.len())?;
     Ok(JobResult { run_dir: run.path().to_path_buf(), status, summary })
 }
 
