@@ -106,3 +106,197 @@ fn a_complete_run_records_its_epochs() {
     assert_eq!(status["epochs_run"], 2);
     assert_success(&detect(dir, &data));
 }
+
+// ---------------------------------------------------------------------------------------
+// Reads without a bound
+
+/// Runs `kubelstm` with `args`, failing the test (and killing the child) if it takes longer
+/// than a minute: a FIFO read whole used to hang forever.
+fn kubelstm_within(args: &[&str]) -> std::process::Output {
+    use std::io::Read as _;
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let mut child = Command::new(crate::cli_train::EXE)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("kubelstm {args:?} still running after a minute");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+    child.stdout.take().unwrap().read_to_end(&mut stdout).unwrap();
+    child.stderr.take().unwrap().read_to_end(&mut stderr).unwrap();
+    std::process::Output { status, stdout, stderr }
+}
+
+fn copy_folder(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_file() {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+}
+
+fn mkfifo(path: &Path) {
+    let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo(3) with a NUL-terminated path; no memory is shared.
+    let rc = unsafe { libc::mkfifo(c.as_ptr(), 0o600) };
+    assert_eq!(rc, 0, "mkfifo: {}", std::io::Error::last_os_error());
+}
+
+/// What a model folder's file is replaced with.
+#[derive(Clone, Copy, Debug)]
+enum Hostile {
+    /// A symlink to this device.
+    Device(&'static str),
+    /// A named pipe nobody writes to.
+    Fifo,
+    /// The real file with this many bytes of whitespace after it (still valid JSON; for the
+    /// safetensors file, bytes past its tensors).
+    Padded(usize),
+}
+
+/// Every file `detect` reads whole from a model folder, replaced by a device, a FIFO or an
+/// oversized file: `detect` and `inspect` exit 2 within seconds with an error naming the file
+/// and what is wrong (not a regular file; the size limit), instead of eating memory or hanging.
+#[test]
+fn model_folder_files_that_are_devices_fifos_or_too_large_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = crate::reliability::tiny_run_folder(tmp.path(), &[]);
+    let data = tmp.path().join("metrics.csv");
+    let data = data.to_str().unwrap();
+    let files: [(&str, &str); 5] = [
+        ("model.json", "16 MiB"),
+        ("scaler.json", "16 MiB"),
+        ("run_status.json", "64 KiB"),
+        ("threshold.json", "1 MiB"),
+        ("model.safetensors", "bytes"), // the limit is its tensors' size plus 1 MiB of header
+    ];
+    let mut n = 0;
+    for (name, limit) in files {
+        let padding = match name {
+            "run_status.json" => (64 << 10) + 1,
+            "threshold.json" => (1 << 20) + 1,
+            "model.safetensors" => (1 << 20) + 1,
+            _ => (16 << 20) + 1,
+        };
+        for hostile in
+            [Hostile::Device("/dev/zero"), Hostile::Device("/dev/urandom"), Hostile::Fifo, Hostile::Padded(padding)]
+        {
+            n += 1;
+            let dir = tmp.path().join(format!("case{n}"));
+            copy_folder(&good, &dir);
+            let path = dir.join(name);
+            let expected = match hostile {
+                Hostile::Device(device) => {
+                    std::fs::remove_file(&path).unwrap();
+                    std::os::unix::fs::symlink(device, &path).unwrap();
+                    "it is a character device, not a regular file".to_string()
+                }
+                Hostile::Fifo => {
+                    std::fs::remove_file(&path).unwrap();
+                    mkfifo(&path);
+                    "it is a FIFO (named pipe), not a regular file".to_string()
+                }
+                Hostile::Padded(extra) => {
+                    let mut bytes = std::fs::read(&path).unwrap();
+                    bytes.resize(bytes.len() + extra, b' ');
+                    std::fs::write(&path, bytes).unwrap();
+                    format!("larger than {}", if limit == "bytes" { "" } else { limit })
+                }
+            };
+            let path_text = path.to_str().unwrap().to_string();
+            let dir_text = dir.to_str().unwrap();
+            for args in [
+                vec!["detect", "--model", dir_text, "--data", data, "-q"],
+                vec!["detect", "--model", dir_text, "--data", data, "--follow", "-q"],
+                vec!["inspect", dir_text],
+            ] {
+                let out = kubelstm_within(&args);
+                let error = assert_error(&out, &[&path_text, &expected]);
+                if let Hostile::Padded(_) = hostile {
+                    assert!(error.contains(&format!("the limit for {name}")), "{error}");
+                }
+                assert!(out.stdout.is_empty(), "{args:?} wrote to stdout:\n{}", text(&out.stdout));
+            }
+        }
+    }
+}
+
+/// `--rules` (and `--queries`, the same reader) must be a regular file of at most 1 MiB.
+#[test]
+fn rules_files_that_are_devices_fifos_or_too_large_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = generate_k8s(tmp.path());
+    let fifo = tmp.path().join("rules.fifo");
+    mkfifo(&fifo);
+    let big = tmp.path().join("big.toml");
+    std::fs::write(&big, vec![b'#'; (1 << 20) + 1]).unwrap();
+    let cases: [(&Path, &str); 4] = [
+        (Path::new("/dev/zero"), "it is a character device, not a regular file"),
+        (Path::new("/dev/urandom"), "it is a character device, not a regular file"),
+        (&fifo, "it is a FIFO (named pipe), not a regular file"),
+        (&big, "it is larger than 1 MiB, the limit for big.toml"),
+    ];
+    for (rules, expected) in cases {
+        let out_dir = tmp.path().join("out");
+        let args = ["train", "--data-path", data.to_str().unwrap(), "--rules", rules.to_str().unwrap()];
+        let out = kubelstm_within(&[&args[..], &["--output-dir", out_dir.to_str().unwrap()]].concat());
+        assert_error(&out, &["could not read the rules file", rules.to_str().unwrap(), expected]);
+        assert!(run_folders(&out_dir).is_empty());
+    }
+}
+
+/// Sizes in model.json are checked once, at load time, for every command: a damaged
+/// `"sequence_length": 1000000` is exit 2 for `detect --follow` too (it used to abort with
+/// "memory allocation of 66560000000 bytes failed", exit 134), and `train` refuses the same
+/// length as a flag.
+#[test]
+fn model_json_sizes_beyond_the_limits_are_refused_at_load() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = crate::reliability::tiny_run_folder(tmp.path(), &[]);
+    let data = tmp.path().join("metrics.csv");
+    let data = data.to_str().unwrap();
+    for (n, length) in [1_000_000u64, 100_001, u64::from(u32::MAX) * 4].into_iter().enumerate() {
+        let dir = tmp.path().join(format!("long{n}"));
+        copy_folder(&good, &dir);
+        let path = dir.join("model.json");
+        let mut meta = read_json(&path);
+        meta["sequence_length"] = length.into();
+        std::fs::write(&path, serde_json::to_vec_pretty(&meta).unwrap()).unwrap();
+        let expected = format!("model.json: sequence length {length} is beyond the 100000 time steps");
+        for args in [
+            vec!["detect", "--model", dir.to_str().unwrap(), "--data", data, "--follow", "-q"],
+            vec!["detect", "--model", dir.to_str().unwrap(), "--data", data, "-q"],
+            vec!["inspect", dir.to_str().unwrap()],
+            vec!["evaluate", "--model", dir.to_str().unwrap(), "--data", data],
+        ] {
+            let out = kubelstm_within(&args);
+            assert_error(&out, &[dir.to_str().unwrap(), &expected]);
+        }
+    }
+    let out = kubelstm_within(&[
+        "train",
+        "--data-path",
+        data,
+        "--sequence-length",
+        "100001",
+        "--output-dir",
+        tmp.path().join("out2").to_str().unwrap(),
+    ]);
+    assert_error(&out, &["--sequence-length must be at most 100000, got 100001"]);
+}

@@ -12,6 +12,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use super::atomic::{write_atomic, write_json_atomic};
+use super::bounded::{read_bounded, STATUS_LIMIT};
 use crate::{Error, Result};
 
 pub const STATUS_FILE: &str = "run_status.json";
@@ -161,7 +162,7 @@ impl RunFolder {
     /// The status file of a run folder, with the epoch count: `Ok(None)` if it never finished.
     pub fn status_info(path: &Path) -> Result<Option<StatusInfo>> {
         let file = path.join(STATUS_FILE);
-        match fs::read(&file) {
+        match read_bounded(&file, STATUS_LIMIT) {
             Ok(bytes) => {
                 let status: StatusFile = serde_json::from_slice(&bytes)
                     .map_err(|e| Error::model(path, format!("{STATUS_FILE} is damaged ({e})")))?;

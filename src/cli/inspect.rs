@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use serde_json::{json, Value};
 
 use super::Outcome;
+use crate::artifacts::bounded::{read_bounded_string, EVALUATION_LIMIT};
 use crate::data::{LabelSource, Scaler};
 use crate::detect::ScoringModel;
 use crate::metrics::ThresholdRule;
@@ -39,7 +40,7 @@ fn thousands(n: usize) -> String {
 
 /// The headline numbers of `evaluation.json` (`None` when absent or not measured).
 fn headline(model: &ScoringModel) -> Option<Value> {
-    let text = std::fs::read_to_string(model.dir().join("evaluation.json")).ok()?;
+    let text = read_bounded_string(&model.dir().join("evaluation.json"), EVALUATION_LIMIT).ok()?;
     let v: Value = serde_json::from_str(&text).ok()?;
     let e = v.get("evaluation").filter(|e| !e.is_null())?;
     let c = &e["chosen"];
