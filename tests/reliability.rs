@@ -539,8 +539,15 @@ fn cases() -> Vec<Case> {
             "sequence length beyond any series",
             Generic,
             same,
-            &["--sequence-length", "18446744073709551615"],
+            &["--sequence-length", "100000"],
             Error(&["no series is long enough for a window"]),
+        ),
+        case(
+            "sequence length beyond the limit",
+            Generic,
+            same,
+            &["--sequence-length", "18446744073709551615"],
+            Error(&["--sequence-length must be at most 100000, got 18446744073709551615"]),
         ),
         case("batch size 0", Generic, same, &["--batch-size", "0"], Error(&["--batch-size must be at least 1"])),
         case(
