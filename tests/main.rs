@@ -6,6 +6,7 @@ mod deploy;
 mod detect;
 mod fixtures_pytorch;
 mod gradients;
+mod hostile;
 mod layers;
 mod metrics;
 mod openmetrics;

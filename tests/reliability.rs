@@ -26,7 +26,7 @@ use crate::cli_train::{
 // Helpers
 
 /// Every `run_*` folder under `out_dir` (none if it does not exist).
-fn run_folders(out_dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn run_folders(out_dir: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(out_dir) else { return Vec::new() };
     let mut dirs: Vec<PathBuf> = entries
         .map(|e| e.unwrap().path())
@@ -37,13 +37,13 @@ fn run_folders(out_dir: &Path) -> Vec<PathBuf> {
 }
 
 /// The status a run folder claims, if it claims one.
-fn claimed_status(dir: &Path) -> Option<String> {
+pub(crate) fn claimed_status(dir: &Path) -> Option<String> {
     let path = dir.join("run_status.json");
     path.exists().then(|| read_json(&path)["status"].as_str().unwrap_or("").to_string())
 }
 
 /// Asserts a failed run: exit 2, an `error:` line holding every `needle`, no panic.
-fn assert_error(out: &Output, needles: &[&str]) -> String {
+pub(crate) fn assert_error(out: &Output, needles: &[&str]) -> String {
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "exit {:?}, stderr:\n{stderr}", out.status);
     assert!(!stderr.contains("panicked"), "{stderr}");
@@ -539,8 +539,15 @@ fn cases() -> Vec<Case> {
             "sequence length beyond any series",
             Generic,
             same,
-            &["--sequence-length", "18446744073709551615"],
+            &["--sequence-length", "100000"],
             Error(&["no series is long enough for a window"]),
+        ),
+        case(
+            "sequence length beyond the limit",
+            Generic,
+            same,
+            &["--sequence-length", "18446744073709551615"],
+            Error(&["--sequence-length must be at most 100000, got 18446744073709551615"]),
         ),
         case("batch size 0", Generic, same, &["--batch-size", "0"], Error(&["--batch-size must be at least 1"])),
         case(
@@ -922,14 +929,14 @@ fn full_output_directory() {
 
 /// A `train` run in the background, its output going to files (a pipe nobody reads could
 /// fill up and stall it).
-struct Background {
-    child: Child,
-    out_dir: PathBuf,
+pub(crate) struct Background {
+    pub(crate) child: Child,
+    pub(crate) out_dir: PathBuf,
     stderr: PathBuf,
     started: Instant,
 }
 
-fn spawn_train(dir: &Path, name: &str, args: &[&str]) -> Background {
+pub(crate) fn spawn_train(dir: &Path, name: &str, args: &[&str]) -> Background {
     let out_dir = dir.join(name);
     let stderr = dir.join(format!("{name}.stderr"));
     let child = Command::new(EXE)
@@ -952,7 +959,7 @@ impl Background {
     }
 
     /// Polls until `ready` holds. Returns false if the process exited first.
-    fn wait_until(&mut self, what: &str, mut ready: impl FnMut(&Self) -> bool) -> bool {
+    pub(crate) fn wait_until(&mut self, what: &str, mut ready: impl FnMut(&Self) -> bool) -> bool {
         loop {
             if ready(self) {
                 return true;
@@ -965,11 +972,11 @@ impl Background {
         }
     }
 
-    fn wait_for_log(&mut self, needle: &str) -> bool {
+    pub(crate) fn wait_for_log(&mut self, needle: &str) -> bool {
         self.wait_until(&format!("'{needle}' in training.log"), |b| b.log().is_some_and(|l| l.contains(needle)))
     }
 
-    fn finish(mut self) -> (std::process::ExitStatus, String) {
+    pub(crate) fn finish(mut self) -> (std::process::ExitStatus, String) {
         let deadline = Instant::now() + PATIENCE;
         let status = loop {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -1201,7 +1208,7 @@ fn sigint_before_the_first_epoch_ends() {
 
 /// True once `pid` has installed a handler for SIGINT (Linux: bit 1 of `SigCgt` in
 /// `/proc/PID/status`). Elsewhere, or if unreadable, false.
-fn catches_sigint(pid: u32) -> bool {
+pub(crate) fn catches_sigint(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| s.lines().find_map(|l| l.strip_prefix("SigCgt:").map(|m| m.trim().to_string())))
@@ -1236,7 +1243,7 @@ fn sigint_while_loading_leaves_no_run_folder() {
     assert!(run_folders(&out_dir).is_empty(), "a run folder was created");
 }
 
-fn check_interrupted(dir: &Path, epochs: std::ops::Range<usize>) {
+pub(crate) fn check_interrupted(dir: &Path, epochs: std::ops::Range<usize>) {
     assert_eq!(claimed_status(dir).as_deref(), Some("interrupted"));
     assert_eq!(read_json(&dir.join("run_status.json"))["message"], "interrupted by the user");
     let summary = std::fs::read_to_string(dir.join("summary_report.txt")).unwrap();
@@ -1390,7 +1397,7 @@ fn divergence_after_a_good_epoch_keeps_its_checkpoint() {
 
 /// A real, tiny, complete run folder (2 generic features, widths 2): the valid seed of the
 /// `model_load` corpus and the base of the damage table.
-fn tiny_run_folder(tmp: &Path, extra: &[&str]) -> PathBuf {
+pub(crate) fn tiny_run_folder(tmp: &Path, extra: &[&str]) -> PathBuf {
     let data = tmp.join("metrics.csv");
     std::fs::write(&data, generic_text(true)).unwrap();
     let out_dir = tmp.join("out");

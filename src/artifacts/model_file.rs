@@ -8,16 +8,16 @@
 //! says which, never a panic or a silently wrong score.
 
 use std::collections::HashMap;
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::run_folder::{RunFolder, RunStatus};
+use super::bounded::{read_bounded, META_LIMIT, SAFETENSORS_HEADER_LIMIT};
+use super::run_folder::{RunFolder, RunStatus, StatusInfo};
 use crate::data::{LabelAt, PipelineSpec, Scaler};
-use crate::models::{Model, ModelConfig};
+use crate::models::{check_window, Model, ModelConfig};
 use crate::prometheus::PrometheusSpec;
 use crate::{Error, Result};
 
@@ -129,11 +129,14 @@ pub struct LoadedModel {
     pub params: Vec<f32>,
     pub meta: ModelMeta,
     pub status: RunStatus,
+    /// Epochs that finished in training, when `run_status.json` records it (0: untrained).
+    pub epochs_run: Option<usize>,
 }
 
-fn read(dir: &Path, name: &str) -> Result<Vec<u8>> {
+/// The file `name` of the run folder `dir`, at most `limit` bytes (see [`super::bounded`]).
+fn read(dir: &Path, name: &str, limit: u64) -> Result<Vec<u8>> {
     let path = dir.join(name);
-    fs::read(&path).map_err(|e| {
+    read_bounded(&path, limit).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
             Error::model(dir, format!("{name} is missing; is this a kubelstm run folder (output_dir/run_…)?"))
         } else {
@@ -144,7 +147,7 @@ fn read(dir: &Path, name: &str) -> Result<Vec<u8>> {
 
 /// Reads `model.json` and checks its format and version.
 pub fn read_meta(dir: &Path) -> Result<ModelMeta> {
-    let bytes = read(dir, META_FILE)?;
+    let bytes = read(dir, META_FILE, META_LIMIT)?;
     let value: serde_json::Value = serde_json::from_slice(&bytes)
         .map_err(|e| Error::model(dir, format!("{META_FILE} is not valid JSON ({e}); the file is damaged")))?;
     let format = value.get("format").and_then(|v| v.as_str()).unwrap_or("");
@@ -171,8 +174,8 @@ pub fn load_model(dir: &Path) -> Result<LoadedModel> {
     if !dir.is_dir() {
         return Err(Error::model(dir, "no such run folder"));
     }
-    let status = match RunFolder::status(dir)? {
-        Some(status) => status,
+    let StatusInfo { status, epochs_run } = match RunFolder::status_info(dir)? {
+        Some(info) => info,
         None => {
             return Err(Error::model(
                 dir,
@@ -186,13 +189,18 @@ pub fn load_model(dir: &Path) -> Result<LoadedModel> {
         return Err(Error::model(dir, format!("{META_FILE} gives sequence length 0: the file is damaged")));
     }
     let model = Model::new(meta.model.clone()).map_err(|e| Error::model(dir, format!("{META_FILE}: {e}")))?;
+    // Every size a scorer allocates from, checked once here for every command.
+    check_window(meta.sequence_length, model.config.features)
+        .map_err(|e| Error::model(dir, format!("{META_FILE}: {e}: the file is damaged")))?;
     if meta.features.len() != model.config.features {
         return Err(Error::model(
             dir,
             format!("{META_FILE} lists {} features but the model takes {}", meta.features.len(), model.config.features),
         ));
     }
-    let bytes = read(dir, WEIGHTS_FILE)?;
+    // The tensors' data, whose size the model fixes, plus a header of bounded size.
+    let limit = 8 + SAFETENSORS_HEADER_LIMIT + 4 * model.layout.len() as u64;
+    let bytes = read(dir, WEIGHTS_FILE, limit)?;
     let tensors = SafeTensors::deserialize(&bytes)
         .map_err(|e| Error::model(dir, format!("{WEIGHTS_FILE} is truncated or damaged ({e})")))?;
     if tensors.len() != model.layout.tensors().len() {
@@ -228,11 +236,13 @@ pub fn load_model(dir: &Path) -> Result<LoadedModel> {
     if let Some(bad) = model.layout.tensors().iter().find(|t| t.span.of(&params).iter().any(|v| !v.is_finite())) {
         return Err(Error::model(dir, format!("tensor '{}' holds NaN or infinite weights", bad.name)));
     }
-    Ok(LoadedModel { dir: dir.to_path_buf(), model, params, meta, status })
+    Ok(LoadedModel { dir: dir.to_path_buf(), model, params, meta, status, epochs_run })
 }
 
 #[cfg(test)]
 mod tests {
+    use std::fs;
+
     use super::*;
     use crate::models::Arch;
 

@@ -12,6 +12,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use super::atomic::{write_atomic, write_json_atomic};
+use super::bounded::{read_bounded, STATUS_LIMIT};
 use crate::{Error, Result};
 
 pub const STATUS_FILE: &str = "run_status.json";
@@ -29,6 +30,18 @@ struct StatusFile {
     status: RunStatus,
     finished_unix: u64,
     message: String,
+    /// Epochs that finished before the run ended (`train` writes it; older folders lack it).
+    /// 0 means the weights were never trained: scoring refuses such a folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    epochs_run: Option<usize>,
+}
+
+/// What `run_status.json` says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StatusInfo {
+    pub status: RunStatus,
+    /// Epochs that finished, when the status file records it.
+    pub epochs_run: Option<usize>,
 }
 
 #[derive(Clone, Debug)]
@@ -126,19 +139,34 @@ impl RunFolder {
     /// them (each file's data is synced by `write_atomic`; its rename lives in the directory),
     /// and after it, so a run reported finished stays finished across a power loss.
     pub fn finish(&self, status: RunStatus, message: &str) -> Result<()> {
+        self.finish_with(status, message, None)
+    }
+
+    /// [`finish`](Self::finish) for a training run: also records how many epochs finished.
+    pub fn finish_training(&self, status: RunStatus, message: &str, epochs_run: usize) -> Result<()> {
+        self.finish_with(status, message, Some(epochs_run))
+    }
+
+    fn finish_with(&self, status: RunStatus, message: &str, epochs_run: Option<usize>) -> Result<()> {
         sync_dir(&self.path)?;
-        self.write_json(STATUS_FILE, &StatusFile { status, finished_unix: unix_now(), message: message.to_string() })?;
+        let file = StatusFile { status, finished_unix: unix_now(), message: message.to_string(), epochs_run };
+        self.write_json(STATUS_FILE, &file)?;
         sync_dir(&self.path)
     }
 
     /// The status of a run folder: `Ok(None)` if it never finished.
     pub fn status(path: &Path) -> Result<Option<RunStatus>> {
+        Ok(Self::status_info(path)?.map(|info| info.status))
+    }
+
+    /// The status file of a run folder, with the epoch count: `Ok(None)` if it never finished.
+    pub fn status_info(path: &Path) -> Result<Option<StatusInfo>> {
         let file = path.join(STATUS_FILE);
-        match fs::read(&file) {
+        match read_bounded(&file, STATUS_LIMIT) {
             Ok(bytes) => {
                 let status: StatusFile = serde_json::from_slice(&bytes)
                     .map_err(|e| Error::model(path, format!("{STATUS_FILE} is damaged ({e})")))?;
-                Ok(Some(status.status))
+                Ok(Some(StatusInfo { status: status.status, epochs_run: status.epochs_run }))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(Error::io("read", file, e)),

@@ -177,7 +177,8 @@ pub fn run(args: Args) -> Result<Outcome> {
         let tail = !settings.stdin;
         if tail {
             let flag = stop.clone();
-            // First Ctrl-C: stop following, write what was scored; a second one aborts.
+            // First Ctrl-C (or SIGTERM, SIGHUP): stop following, write what was scored; a second
+            // one aborts.
             let _ = ctrlc::set_handler(move || {
                 if flag.swap(true, Ordering::SeqCst) {
                     std::process::exit(130);

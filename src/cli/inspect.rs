@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use serde_json::{json, Value};
 
 use super::Outcome;
+use crate::artifacts::bounded::{read_bounded_string, EVALUATION_LIMIT};
 use crate::data::{LabelSource, Scaler};
 use crate::detect::ScoringModel;
 use crate::metrics::ThresholdRule;
@@ -39,7 +40,7 @@ fn thousands(n: usize) -> String {
 
 /// The headline numbers of `evaluation.json` (`None` when absent or not measured).
 fn headline(model: &ScoringModel) -> Option<Value> {
-    let text = std::fs::read_to_string(model.dir().join("evaluation.json")).ok()?;
+    let text = read_bounded_string(&model.dir().join("evaluation.json"), EVALUATION_LIMIT).ok()?;
     let v: Value = serde_json::from_str(&text).ok()?;
     let e = v.get("evaluation").filter(|e| !e.is_null())?;
     let c = &e["chosen"];
@@ -98,7 +99,7 @@ fn describe_labels(labels: &LabelSource) -> String {
 }
 
 pub fn run(args: Args) -> Result<Outcome> {
-    let model = ScoringModel::load(&args.run_dir)?;
+    let model = ScoringModel::open(&args.run_dir)?;
     let meta = &model.loaded.meta;
     let cfg = &model.loaded.model.config;
     let layers = model.loaded.model.summary();
@@ -137,6 +138,13 @@ pub fn run(args: Args) -> Result<Outcome> {
 
     let mut s = String::new();
     let _ = writeln!(s, "Run folder: {} (status: {})", model.dir().display(), serde_name(&model.loaded.status));
+    if model.untrained() {
+        let _ = writeln!(
+            s,
+            "Warning: no epoch finished before the run was interrupted: the weights are untrained \
+             (detect and evaluate refuse this folder)"
+        );
+    }
     let _ = writeln!(
         s,
         "Model file: {} version {}, written by kubelstm {}",

@@ -10,7 +10,7 @@ use super::Outcome;
 use crate::artifacts::RunStatus;
 use crate::data::synthetic::SyntheticConfig;
 use crate::data::{DataArgs, ScalerKind};
-use crate::models::{Arch, Objective, MAX_WIDTH};
+use crate::models::{Arch, Objective, MAX_SEQUENCE_LENGTH, MAX_WIDTH};
 use crate::optim::AdamConfig;
 use crate::prometheus::PrometheusArgs;
 use crate::train::job::{self, DataSource, JobSettings};
@@ -109,6 +109,12 @@ impl Args {
     pub fn settings(&self) -> Result<JobSettings> {
         if self.sequence_length == 0 {
             return Err(Error::config("--sequence-length must be at least 1"));
+        }
+        if self.sequence_length > MAX_SEQUENCE_LENGTH {
+            return Err(Error::config(format!(
+                "--sequence-length must be at most {MAX_SEQUENCE_LENGTH}, got {}",
+                self.sequence_length
+            )));
         }
         if self.batch_size == 0 {
             return Err(Error::config("--batch-size must be at least 1"));
@@ -233,7 +239,9 @@ pub fn run(args: Args) -> Result<Outcome> {
     let settings = args.settings()?;
     let interrupt = Arc::new(AtomicBool::new(false));
     let flag = interrupt.clone();
-    // First Ctrl-C: finish the current batch and save; a second one aborts at once.
+    // First Ctrl-C: finish the current batch and save; a second one aborts at once. SIGTERM
+    // and SIGHUP (ctrlc's `termination` feature) do the same: `docker stop`, `kubectl delete`,
+    // `timeout` and a Job's deadline send SIGTERM, and deserve the same loadable run.
     let _ = ctrlc::set_handler(move || {
         if flag.swap(true, Ordering::SeqCst) {
             eprintln!("\naborted");

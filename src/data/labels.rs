@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::features::{Derivation, Neighbourhood};
 use super::schema;
+use crate::artifacts::bounded::{read_bounded_string, TOML_LIMIT};
 use crate::{Error, Result};
 
 /// The default rules file (also the documented example).
@@ -111,7 +112,7 @@ impl LabelRules {
     }
 
     pub fn from_file(path: &Path) -> Result<LabelRules> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io("read the rules file", path, e))?;
+        let text = read_bounded_string(path, TOML_LIMIT).map_err(|e| Error::io("read the rules file", path, e))?;
         Self::from_toml(&text, &path.display().to_string())
     }
 

@@ -26,6 +26,17 @@ use crate::{Error, Result};
 /// worker's activations stay in cache.
 pub const DEFAULT_PER_WORKER: usize = 128;
 
+/// Values (T × F) of the windows one worker holds at once: 2^22, 16 MiB of f32. Pod-metric
+/// models (T × F in the hundreds) stay at [`DEFAULT_PER_WORKER`]; a model with long, wide
+/// windows scores fewer at a time instead of asking for gigabytes.
+pub const WORKER_VALUES: usize = 1 << 22;
+
+/// Windows per worker per round for windows of `steps` × `features`: [`DEFAULT_PER_WORKER`],
+/// or fewer (at least one) so they fit in [`WORKER_VALUES`].
+pub fn windows_per_worker(steps: usize, features: usize) -> usize {
+    (WORKER_VALUES / steps.saturating_mul(features).max(1)).clamp(1, DEFAULT_PER_WORKER)
+}
+
 struct Worker {
     scorer: Scorer,
     x: Vec<f32>, // (T, B, F)
@@ -48,7 +59,7 @@ impl BatchScorer {
         Ok(BatchScorer {
             workers,
             pool,
-            per_worker: DEFAULT_PER_WORKER,
+            per_worker: windows_per_worker(model.steps(), model.features()),
             steps: model.steps(),
             features: model.features(),
         })

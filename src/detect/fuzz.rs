@@ -45,7 +45,14 @@ pub fn tiny_model(arch: Arch, spec: PipelineSpec, steps: usize, label_at: LabelA
     meta.threshold = 0.5;
     let pipeline = ModelPipeline { spec, label_at, scaler };
     meta.pipeline = Some(pipeline.clone());
-    let loaded = LoadedModel { dir: PathBuf::from("<in memory>"), model, params, meta, status: RunStatus::Complete };
+    let loaded = LoadedModel {
+        dir: PathBuf::from("<in memory>"),
+        model,
+        params,
+        meta,
+        status: RunStatus::Complete,
+        epochs_run: None,
+    };
     let thresholds = ThresholdFile {
         chosen: Threshold::fixed(0.5).expect("finite"),
         chosen_on: "validation".into(),

@@ -7,12 +7,12 @@
 //! `threshold.json`: a folder whose files were edited, mixed from two runs or left behind by a
 //! diverged run is refused with what is wrong and what to do.
 
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
 use super::scorer::Scorer;
+use crate::artifacts::bounded::{read_bounded_string, SCALER_LIMIT, THRESHOLD_LIMIT};
 use crate::artifacts::{load_model, LoadedModel, ModelPipeline, RunStatus};
 use crate::data::csv_ingest::KEY_SEPARATOR;
 use crate::data::{LabelAt, LoadOptions, Scaler, SchemaKind};
@@ -63,9 +63,9 @@ pub struct ScoringModel {
     pub thresholds: ThresholdFile,
 }
 
-fn read_file(dir: &Path, name: &str, what: &str) -> Result<String> {
+fn read_file(dir: &Path, name: &str, what: &str, limit: u64) -> Result<String> {
     let path = dir.join(name);
-    fs::read_to_string(&path).map_err(|e| {
+    read_bounded_string(&path, limit).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
             Error::model(
                 dir,
@@ -85,8 +85,28 @@ fn damaged(dir: &Path, message: String) -> Error {
 }
 
 impl ScoringModel {
-    /// Opens `dir` (a run folder written by `kubelstm train`) and checks it can score.
+    /// Opens `dir` (a run folder written by `kubelstm train`) and checks it can score: as
+    /// [`open`](Self::open), and the weights must have been trained for at least one epoch.
     pub fn load(dir: &Path) -> Result<ScoringModel> {
+        let model = Self::open(dir)?;
+        if model.untrained() {
+            return Err(Error::model(
+                dir,
+                "training was interrupted before its first epoch ended (run_status.json: interrupted, \
+                 0 epochs run): the weights are untrained; train again and let at least one epoch finish",
+            ));
+        }
+        Ok(model)
+    }
+
+    /// True when training stopped before any epoch finished: the weights are the initial ones.
+    pub fn untrained(&self) -> bool {
+        self.loaded.epochs_run == Some(0)
+    }
+
+    /// Opens and verifies `dir` without requiring trained weights (`inspect` shows such a
+    /// folder; `detect` and `evaluate` go through [`load`](Self::load)).
+    pub fn open(dir: &Path) -> Result<ScoringModel> {
         let loaded = load_model(dir)?;
         if loaded.status == RunStatus::Diverged {
             return Err(Error::model(
@@ -112,12 +132,12 @@ impl ScoringModel {
             return Err(damaged(dir, "model.json's scaler was fitted on other features than the model's".into()));
         }
         // The scaler inside model.json is what scoring uses; the copy in scaler.json must agree.
-        let scaler_text = read_file(dir, SCALER_FILE, "the fitted scaler")?;
+        let scaler_text = read_file(dir, SCALER_FILE, "the fitted scaler", SCALER_LIMIT)?;
         let scaler = Scaler::from_json(&scaler_text, &dir.join(SCALER_FILE).display().to_string())?;
         if scaler != pipeline.scaler {
             return Err(damaged(dir, format!("{SCALER_FILE} differs from the scaler recorded in model.json")));
         }
-        let threshold_text = read_file(dir, THRESHOLD_FILE, "the decision threshold")?;
+        let threshold_text = read_file(dir, THRESHOLD_FILE, "the decision threshold", THRESHOLD_LIMIT)?;
         let thresholds: ThresholdFile = serde_json::from_str(&threshold_text)
             .map_err(|e| Error::model(dir, format!("{THRESHOLD_FILE} is damaged ({e})")))?;
         if thresholds.chosen.value.to_bits() != meta.threshold.to_bits() {

@@ -18,7 +18,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io::Read;
 
-use super::batch::BatchScorer;
+use super::batch::{BatchScorer, WORKER_VALUES};
 use super::columns::check_header;
 use super::model::ScoringModel;
 use super::output::{Output, Scored};
@@ -248,7 +248,10 @@ impl ScoreBatcher {
     /// `capacity` windows at most per batch, over `threads` workers.
     pub fn new(model: &ScoringModel, threads: usize, capacity: usize, explain: bool) -> Result<ScoreBatcher> {
         let (t, f) = (model.steps(), model.features());
-        let capacity = capacity.max(1);
+        // At most the values every worker holds at once: a model with long, wide windows
+        // queues fewer of them (scores do not depend on the batch).
+        let most = (WORKER_VALUES.saturating_mul(threads.max(1)) / t.saturating_mul(f).max(1)).max(1);
+        let capacity = capacity.clamp(1, most);
         Ok(ScoreBatcher {
             scorer: BatchScorer::new(model, threads)?,
             capacity,

@@ -104,6 +104,33 @@ pub const MAX_WIDTH: usize = 1 << 14;
 /// the best checkpoint). Far beyond anything a CPU trains on pod metrics.
 pub const MAX_PARAMETERS: usize = 1 << 27;
 
+/// The longest window (T, time steps) a model takes: 100,000 steps is over two months of
+/// one-minute samples. `train --sequence-length` and `model.json` are held to it, so a damaged
+/// `"sequence_length": 1000000` is an error at load time rather than a failed allocation
+/// when the first window fills.
+pub const MAX_SEQUENCE_LENGTH: usize = 100_000;
+/// The most values (T × F) one window may hold: 2^24, 64 MiB of f32. Scoring keeps a window per
+/// series and queues batches of them, so this bounds the memory one window costs.
+pub const MAX_WINDOW_VALUES: usize = 1 << 24;
+
+/// Checks a window of `steps` time steps over `features` features against
+/// [`MAX_SEQUENCE_LENGTH`] and [`MAX_WINDOW_VALUES`].
+pub fn check_window(steps: usize, features: usize) -> Result<()> {
+    if steps > MAX_SEQUENCE_LENGTH {
+        return Err(Error::config(format!(
+            "sequence length {steps} is beyond the {MAX_SEQUENCE_LENGTH} time steps a model can take"
+        )));
+    }
+    let values = steps.saturating_mul(features);
+    if values > MAX_WINDOW_VALUES {
+        return Err(Error::config(format!(
+            "a window of {steps} time steps × {features} features holds {values} values, beyond the \
+             {MAX_WINDOW_VALUES} kubelstm allows"
+        )));
+    }
+    Ok(())
+}
+
 impl ModelConfig {
     /// The original project's sizes for `arch` over `features` inputs.
     pub fn new(arch: Arch, features: usize) -> Self {
@@ -456,5 +483,21 @@ pub(crate) fn dropout_backward<F: Float>(dx: &mut [F], dy: &[F], mask: &[F], app
         for (d, &v) in dx.iter_mut().zip(dy) {
             *d += v;
         }
+    }
+}
+
+#[cfg(test)]
+mod window_limit_tests {
+    use super::*;
+
+    #[test]
+    fn windows_beyond_the_limits_are_refused() {
+        assert!(check_window(10, 26).is_ok());
+        assert!(check_window(MAX_SEQUENCE_LENGTH, MAX_WINDOW_VALUES / MAX_SEQUENCE_LENGTH).is_ok());
+        let long = check_window(MAX_SEQUENCE_LENGTH + 1, 1).unwrap_err().to_string();
+        assert!(long.contains("sequence length 100001 is beyond the 100000"), "{long}");
+        let wide = check_window(1000, MAX_FEATURES).unwrap_err().to_string();
+        assert!(wide.contains("holds 1048576000 values, beyond the 16777216"), "{wide}");
+        assert!(check_window(usize::MAX, usize::MAX).is_err());
     }
 }

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use super::range::Range;
 use super::response::{self, ParseError, RangeAnswer};
+use crate::artifacts::bounded::{read_bounded, read_bounded_string, CA_LIMIT, SECRET_LIMIT};
 use crate::{Error, Result};
 
 /// How to reach a server.
@@ -171,7 +172,7 @@ fn read_secret(path: &Path) -> Result<String> {
             path.display()
         )));
     }
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
+    let text = read_bounded_string(path, SECRET_LIMIT).map_err(|e| Error::io("read", path, e))?;
     let secret = text.trim().to_owned();
     if secret.is_empty() {
         return Err(Error::config(format!("{} is empty", path.display())));
@@ -181,7 +182,7 @@ fn read_secret(path: &Path) -> Result<String> {
 
 fn tls_with_ca(path: &Path) -> Result<ureq::tls::TlsConfig> {
     use ureq::tls::{PemItem, RootCerts, TlsConfig};
-    let pem = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
+    let pem = read_bounded(path, CA_LIMIT).map_err(|e| Error::io("read", path, e))?;
     let mut certs = Vec::new();
     for item in ureq::tls::parse_pem(&pem) {
         match item {

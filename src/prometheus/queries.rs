@@ -9,6 +9,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::artifacts::bounded::{read_bounded_string, TOML_LIMIT};
 use crate::data::schema;
 use crate::{Error, Result};
 
@@ -96,7 +97,7 @@ impl QuerySet {
 
     /// Reads a `--queries` file.
     pub fn from_file(path: &Path) -> Result<QuerySet> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
+        let text = read_bounded_string(path, TOML_LIMIT).map_err(|e| Error::io("read", path, e))?;
         QuerySet::parse(&text, &path.display().to_string())
     }
 

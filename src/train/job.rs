@@ -23,7 +23,7 @@ use crate::data::synthetic::{self, SyntheticConfig};
 use crate::data::windows::check_lengths;
 use crate::data::{Dataset, LabelAt, LoadOptions, Part, Scaler, ScalerKind, Series, SplitConfig, Splits, WindowIndex};
 use crate::metrics::{Evaluation, Threshold, ThresholdRule};
-use crate::models::{Arch, Model, ModelConfig, Objective};
+use crate::models::{check_window, Arch, Model, ModelConfig, Objective};
 use crate::params::Weights;
 use crate::plot;
 use crate::prometheus::{self, PrometheusSpec, PullReader, PullSettings};
@@ -466,6 +466,8 @@ pub fn run(settings: &JobSettings, interrupt: Arc<AtomicBool>) -> Result<JobResu
         splits.require_both_classes(&dataset.series)?;
     }
     let f = dataset.n_features();
+    // The limits `detect` holds model.json to: a model that trains also loads.
+    check_window(t, f).map_err(|e| Error::config(format!("{e}; use a shorter --sequence-length or fewer features")))?;
     let (scaler, scaler_warnings) =
         Scaler::fit(settings.scaler, &dataset.feature_names, &splits.train_rows(&dataset.series, f))?;
     warnings.extend(scaler_warnings);
@@ -653,7 +655,7 @@ pub fn run(settings: &JobSettings, interrupt: Arc<AtomicBool>) -> Result<JobResu
 
     let message = if status == RunStatus::Interrupted { "interrupted by the user" } else { "training finished" };
     progress.line(&format!("run folder complete: {}", run.path().display()));
-    run.finish(status, message)?;
+    run.finish_training(status, message, outcome.history.epochs.len())?;
     Ok(JobResult { run_dir: run.path().to_path_buf(), status, summary })
 }
 

@@ -1,0 +1,302 @@
+//! Issue 15 through the real binary: hostile and careless input, round two. Signals a
+//! scheduler sends, unbounded reads from a model folder, CSV quoting and line endings, rules
+//! files, and an output that is the input. Every case ends in a run that is as safe as the
+//! first Ctrl-C, or in exit 2 with one `error:` line naming the file (and line, and limit).
+
+use std::path::Path;
+use std::process::Child;
+
+use crate::cli_train::{assert_success, generate_k8s, kubelstm, read_json, text, TINY};
+use crate::reliability::{assert_error, check_interrupted, run_folders, spawn_train};
+
+// ---------------------------------------------------------------------------------------
+// Signals a scheduler sends
+
+fn send(child: &Child, signal: libc::c_int) {
+    // SAFETY: kill(2) with a live child's pid and a valid signal number has no memory effects.
+    let rc = unsafe { libc::kill(child.id() as libc::pid_t, signal) };
+    assert_eq!(rc, 0, "kill({signal}): {}", std::io::Error::last_os_error());
+}
+
+fn detect(model: &Path, data: &Path) -> std::process::Output {
+    kubelstm(["detect", "--model", model.to_str().unwrap(), "--data", data.to_str().unwrap(), "-q"])
+}
+
+/// SIGTERM (`docker stop`, `kubectl delete`, `timeout`, a Job's deadline) and SIGHUP after the
+/// first epoch: the same as the first Ctrl-C — the batch is finished, the best weights saved,
+/// the run marked interrupted, exit 130 — and the folder scores.
+#[test]
+fn sigterm_and_sighup_finish_the_run_as_interrupted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = generate_k8s(tmp.path());
+    let mut args = vec!["train", "--data-path", data.to_str().unwrap(), "--epochs", "50", "--patience", "50"];
+    args.extend(TINY);
+    for (name, signal) in [("sigterm", libc::SIGTERM), ("sighup", libc::SIGHUP)] {
+        let mut run = spawn_train(tmp.path(), name, &args);
+        assert!(run.wait_for_log("epoch 1/50"), "{name}: train exited before its first epoch ended");
+        send(&run.child, signal);
+        let out_dir = run.out_dir.clone();
+        let (status, stderr) = run.finish();
+        assert_eq!(status.code(), Some(130), "{name}: {status:?}\n{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert!(stderr.contains("stopping after the current batch"), "{name}: {stderr}");
+        let dir = &run_folders(&out_dir)[0];
+        check_interrupted(dir, 1..50);
+        let epochs = read_json(&dir.join("run_status.json"))["epochs_run"].as_u64().unwrap();
+        assert!(epochs >= 1, "{name}: {epochs} epochs");
+        assert_success(&detect(dir, &data));
+    }
+}
+
+/// SIGTERM before the first epoch ended: an interrupted run with "epochs_run": 0, which
+/// `inspect` shows with a warning and `detect` and `evaluate` refuse (the weights are the
+/// initial random ones), instead of scoring with them without a word.
+#[test]
+fn sigterm_before_the_first_epoch_leaves_an_untrained_run_that_scoring_refuses() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = generate_k8s(tmp.path());
+    // The original's widths: an epoch takes most of a second, so the signal, sent as soon as
+    // training starts, lands inside epoch 1.
+    let args = vec!["train", "--data-path", data.to_str().unwrap(), "--epochs", "2", "--threads", "1"];
+    let mut run = spawn_train(tmp.path(), "out", &args);
+    assert!(run.wait_for_log(" train: "), "train exited before training started");
+    send(&run.child, libc::SIGTERM);
+    let out_dir = run.out_dir.clone();
+    let (status, stderr) = run.finish();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    let dir = &run_folders(&out_dir)[0];
+    check_interrupted(dir, 0..1);
+    assert_eq!(read_json(&dir.join("run_status.json"))["epochs_run"], 0);
+    let summary = std::fs::read_to_string(dir.join("summary_report.txt")).unwrap();
+    assert!(summary.contains("Epochs run: 0"), "{summary}");
+
+    let refused = ["interrupted before its first epoch ended", "0 epochs run", "untrained"];
+    let error = assert_error(&detect(dir, &data), &refused);
+    assert!(error.contains(dir.to_str().unwrap()), "{error}");
+    let out = kubelstm([
+        "evaluate",
+        "--model",
+        dir.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--output-dir",
+        tmp.path().join("eval").to_str().unwrap(),
+    ]);
+    assert_error(&out, &refused);
+    assert!(!tmp.path().join("eval").exists(), "evaluate created its output folder");
+    let out = kubelstm(["inspect", dir.to_str().unwrap()]);
+    let stdout = text(&out.stdout);
+    assert_success(&out);
+    assert!(stdout.contains("the weights are untrained"), "{stdout}");
+}
+
+/// A finished run records its epochs too, and loads as before.
+#[test]
+fn a_complete_run_records_its_epochs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = generate_k8s(tmp.path());
+    let out_dir = tmp.path().join("out");
+    let mut args = vec!["train", "--data-path", data.to_str().unwrap(), "--epochs", "2"];
+    args.extend(["--output-dir", out_dir.to_str().unwrap()]);
+    args.extend(TINY);
+    assert_success(&kubelstm(&args));
+    let dir = &run_folders(&out_dir)[0];
+    let status = read_json(&dir.join("run_status.json"));
+    assert_eq!(status["status"], "complete");
+    assert_eq!(status["epochs_run"], 2);
+    assert_success(&detect(dir, &data));
+}
+
+// ---------------------------------------------------------------------------------------
+// Reads without a bound
+
+/// Runs `kubelstm` with `args`, failing the test (and killing the child) if it takes longer
+/// than a minute: a FIFO read whole used to hang forever.
+fn kubelstm_within(args: &[&str]) -> std::process::Output {
+    use std::io::Read as _;
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let mut child = Command::new(crate::cli_train::EXE)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("kubelstm {args:?} still running after a minute");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+    child.stdout.take().unwrap().read_to_end(&mut stdout).unwrap();
+    child.stderr.take().unwrap().read_to_end(&mut stderr).unwrap();
+    std::process::Output { status, stdout, stderr }
+}
+
+fn copy_folder(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_file() {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+}
+
+fn mkfifo(path: &Path) {
+    let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo(3) with a NUL-terminated path; no memory is shared.
+    let rc = unsafe { libc::mkfifo(c.as_ptr(), 0o600) };
+    assert_eq!(rc, 0, "mkfifo: {}", std::io::Error::last_os_error());
+}
+
+/// What a model folder's file is replaced with.
+#[derive(Clone, Copy, Debug)]
+enum Hostile {
+    /// A symlink to this device.
+    Device(&'static str),
+    /// A named pipe nobody writes to.
+    Fifo,
+    /// The real file with this many bytes of whitespace after it (still valid JSON; for the
+    /// safetensors file, bytes past its tensors).
+    Padded(usize),
+}
+
+/// Every file `detect` reads whole from a model folder, replaced by a device, a FIFO or an
+/// oversized file: `detect` and `inspect` exit 2 within seconds with an error naming the file
+/// and what is wrong (not a regular file; the size limit), instead of eating memory or hanging.
+#[test]
+fn model_folder_files_that_are_devices_fifos_or_too_large_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = crate::reliability::tiny_run_folder(tmp.path(), &[]);
+    let data = tmp.path().join("metrics.csv");
+    let data = data.to_str().unwrap();
+    let files: [(&str, &str); 5] = [
+        ("model.json", "16 MiB"),
+        ("scaler.json", "16 MiB"),
+        ("run_status.json", "64 KiB"),
+        ("threshold.json", "1 MiB"),
+        ("model.safetensors", "bytes"), // the limit is its tensors' size plus 1 MiB of header
+    ];
+    let mut n = 0;
+    for (name, limit) in files {
+        let padding = match name {
+            "run_status.json" => (64 << 10) + 1,
+            "threshold.json" => (1 << 20) + 1,
+            "model.safetensors" => (1 << 20) + 1,
+            _ => (16 << 20) + 1,
+        };
+        for hostile in
+            [Hostile::Device("/dev/zero"), Hostile::Device("/dev/urandom"), Hostile::Fifo, Hostile::Padded(padding)]
+        {
+            n += 1;
+            let dir = tmp.path().join(format!("case{n}"));
+            copy_folder(&good, &dir);
+            let path = dir.join(name);
+            let expected = match hostile {
+                Hostile::Device(device) => {
+                    std::fs::remove_file(&path).unwrap();
+                    std::os::unix::fs::symlink(device, &path).unwrap();
+                    "it is a character device, not a regular file".to_string()
+                }
+                Hostile::Fifo => {
+                    std::fs::remove_file(&path).unwrap();
+                    mkfifo(&path);
+                    "it is a FIFO (named pipe), not a regular file".to_string()
+                }
+                Hostile::Padded(extra) => {
+                    let mut bytes = std::fs::read(&path).unwrap();
+                    bytes.resize(bytes.len() + extra, b' ');
+                    std::fs::write(&path, bytes).unwrap();
+                    format!("larger than {}", if limit == "bytes" { "" } else { limit })
+                }
+            };
+            let path_text = path.to_str().unwrap().to_string();
+            let dir_text = dir.to_str().unwrap();
+            for args in [
+                vec!["detect", "--model", dir_text, "--data", data, "-q"],
+                vec!["detect", "--model", dir_text, "--data", data, "--follow", "-q"],
+                vec!["inspect", dir_text],
+            ] {
+                let out = kubelstm_within(&args);
+                let error = assert_error(&out, &[&path_text, &expected]);
+                if let Hostile::Padded(_) = hostile {
+                    assert!(error.contains(&format!("the limit for {name}")), "{error}");
+                }
+                assert!(out.stdout.is_empty(), "{args:?} wrote to stdout:\n{}", text(&out.stdout));
+            }
+        }
+    }
+}
+
+/// `--rules` (and `--queries`, the same reader) must be a regular file of at most 1 MiB.
+#[test]
+fn rules_files_that_are_devices_fifos_or_too_large_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = generate_k8s(tmp.path());
+    let fifo = tmp.path().join("rules.fifo");
+    mkfifo(&fifo);
+    let big = tmp.path().join("big.toml");
+    std::fs::write(&big, vec![b'#'; (1 << 20) + 1]).unwrap();
+    let cases: [(&Path, &str); 4] = [
+        (Path::new("/dev/zero"), "it is a character device, not a regular file"),
+        (Path::new("/dev/urandom"), "it is a character device, not a regular file"),
+        (&fifo, "it is a FIFO (named pipe), not a regular file"),
+        (&big, "it is larger than 1 MiB, the limit for big.toml"),
+    ];
+    for (rules, expected) in cases {
+        let out_dir = tmp.path().join("out");
+        let args = ["train", "--data-path", data.to_str().unwrap(), "--rules", rules.to_str().unwrap()];
+        let out = kubelstm_within(&[&args[..], &["--output-dir", out_dir.to_str().unwrap()]].concat());
+        assert_error(&out, &["could not read the rules file", rules.to_str().unwrap(), expected]);
+        assert!(run_folders(&out_dir).is_empty());
+    }
+}
+
+/// Sizes in model.json are checked once, at load time, for every command: a damaged
+/// `"sequence_length": 1000000` is exit 2 for `detect --follow` too (it used to abort with
+/// "memory allocation of 66560000000 bytes failed", exit 134), and `train` refuses the same
+/// length as a flag.
+#[test]
+fn model_json_sizes_beyond_the_limits_are_refused_at_load() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = crate::reliability::tiny_run_folder(tmp.path(), &[]);
+    let data = tmp.path().join("metrics.csv");
+    let data = data.to_str().unwrap();
+    for (n, length) in [1_000_000u64, 100_001, u64::from(u32::MAX) * 4].into_iter().enumerate() {
+        let dir = tmp.path().join(format!("long{n}"));
+        copy_folder(&good, &dir);
+        let path = dir.join("model.json");
+        let mut meta = read_json(&path);
+        meta["sequence_length"] = length.into();
+        std::fs::write(&path, serde_json::to_vec_pretty(&meta).unwrap()).unwrap();
+        let expected = format!("model.json: sequence length {length} is beyond the 100000 time steps");
+        for args in [
+            vec!["detect", "--model", dir.to_str().unwrap(), "--data", data, "--follow", "-q"],
+            vec!["detect", "--model", dir.to_str().unwrap(), "--data", data, "-q"],
+            vec!["inspect", dir.to_str().unwrap()],
+            vec!["evaluate", "--model", dir.to_str().unwrap(), "--data", data],
+        ] {
+            let out = kubelstm_within(&args);
+            assert_error(&out, &[dir.to_str().unwrap(), &expected]);
+        }
+    }
+    let out = kubelstm_within(&[
+        "train",
+        "--data-path",
+        data,
+        "--sequence-length",
+        "100001",
+        "--output-dir",
+        tmp.path().join("out2").to_str().unwrap(),
+    ]);
+    assert_error(&out, &["--sequence-length must be at most 100000, got 100001"]);
+}
