@@ -517,3 +517,51 @@ fn line_numbers_are_right_whatever_the_line_ending() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Rules files
+
+/// `[cpu_spike]` with only `enabled = false` switches the rule off, as the shipped rules.toml
+/// says (it was refused for a "missing field `above`"); a key left out keeps its default.
+#[test]
+fn a_rule_switched_off_needs_no_threshold() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = generate_k8s(tmp.path());
+    let rules = tmp.path().join("rules.toml");
+    std::fs::write(&rules, "[cpu_spike]\nenabled = false\n\n[restarts_high]\nabove = 3\n").unwrap();
+    let out_dir = tmp.path().join("out");
+    let mut args = vec!["train", "--data-path", data.to_str().unwrap(), "--rules", rules.to_str().unwrap()];
+    args.extend(["--epochs", "1", "--output-dir", out_dir.to_str().unwrap()]);
+    args.extend(TINY);
+    assert_success(&kubelstm(&args));
+    let meta = read_json(&run_folders(&out_dir)[0].join("model.json"));
+    let saved = &meta["pipeline"]["spec"]["labels"]["rules"];
+    assert_eq!(saved["cpu_spike"], serde_json::json!({"enabled": false, "above": 0.5}), "{saved}");
+    assert_eq!(saved["restarts_high"], serde_json::json!({"enabled": true, "above": 3.0}), "{saved}");
+    assert_eq!(saved["memory_high"], serde_json::json!({"enabled": true, "above": 95.0}), "{saved}");
+}
+
+/// A TOML error is one `error:` line naming the file, line and column (it was six lines, with
+/// the source line and a caret).
+#[test]
+fn rules_file_errors_are_one_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = generate_k8s(tmp.path());
+    let cases = [
+        ("[cpu_spike]\nabove = \"high\"\n", "line 2, column 9: invalid type: string \"high\", expected f64"),
+        ("[cpu_spike]\nabov = 1\n", "line 2, column 1: unknown field `abov`"),
+        ("[cpu_spik]\nabove = 1\n", "line 1, column 2: unknown field `cpu_spik`"),
+        ("[cpu_spike\nabove = 1\n", "line 1, column"),
+    ];
+    for (i, (toml, expected)) in cases.into_iter().enumerate() {
+        let rules = tmp.path().join(format!("rules{i}.toml"));
+        std::fs::write(&rules, toml).unwrap();
+        let out_dir = tmp.path().join("out");
+        let args = ["train", "--data-path", data.to_str().unwrap(), "--rules", rules.to_str().unwrap()];
+        let out = kubelstm([&args[..], &["--output-dir", out_dir.to_str().unwrap()]].concat());
+        let prefix = format!("{}: bad rules file: ", rules.display());
+        assert_error(&out, &[&prefix, expected]);
+        let stderr = text(&out.stderr);
+        assert_eq!(stderr.lines().count(), 1, "more than one line:\n{stderr}");
+    }
+}
