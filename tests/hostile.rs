@@ -565,3 +565,43 @@ fn rules_file_errors_are_one_line() {
         assert_eq!(stderr.lines().count(), 1, "more than one line:\n{stderr}");
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// An output that is the input
+
+/// `detect --data s.csv -o s.csv` replaced the input with the scores (with --follow it first
+/// truncated it); the same through a symlink or a hard link. Each is refused before anything
+/// is written: exit 2, the input unchanged. Another file, or a new one, is written as before.
+#[test]
+fn an_output_that_is_the_input_is_refused_before_anything_is_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (model, data) = k8s_model(tmp.path());
+    let original = std::fs::read(&data).unwrap();
+    let symlink = tmp.path().join("link.csv");
+    std::os::unix::fs::symlink(&data, &symlink).unwrap();
+    let hard = tmp.path().join("hard.csv");
+    std::fs::hard_link(&data, &hard).unwrap();
+    let relative = tmp.path().join(".").join("cluster.csv");
+    // (`dir/./x` and `dir/x` are the same path to Rust: no "other name".)
+    for (output, other_name) in [(&data, false), (&relative, false), (&symlink, true), (&hard, true)] {
+        for extra in [&[][..], &["--follow"][..]] {
+            let mut args = detect_args(&model, &data, extra);
+            args.extend(["-o", output.to_str().unwrap()]);
+            let out = kubelstm_within(&args);
+            let what = if other_name { "(the same file, under another name)" } else { "(the same file)" };
+            assert_error(&out, &["is the input file --data", what, "write them elsewhere"]);
+            assert!(std::fs::read(&data).unwrap() == original, "the input changed ({output:?}, {extra:?})");
+        }
+    }
+    // The input read through the link, the output its target: the same file too.
+    let mut args = detect_args(&model, &symlink, &[]);
+    args.extend(["-o", data.to_str().unwrap()]);
+    assert_error(&kubelstm(&args), &["is the input file"]);
+    // A different file is fine.
+    let scores = tmp.path().join("scores.csv");
+    let mut args = detect_args(&model, &data, &[]);
+    args.extend(["-o", scores.to_str().unwrap()]);
+    assert_success(&kubelstm(&args));
+    assert!(std::fs::metadata(&scores).unwrap().len() > 0);
+    assert!(std::fs::read(&data).unwrap() == original);
+}
