@@ -94,3 +94,18 @@ impl std::error::Error for Error {
         }
     }
 }
+
+/// A TOML parse error of `text` on one line: `line L, column C: message` (the `toml` crate's
+/// own rendering spans six lines, with the source line and a caret).
+pub fn toml_error(text: &str, e: &toml::de::Error) -> String {
+    let message = e.message().trim().replace('\n', " ");
+    match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            format!("line {line}, column {column}: {message}")
+        }
+        None => message,
+    }
+}

@@ -300,3 +300,308 @@ fn model_json_sizes_beyond_the_limits_are_refused_at_load() {
     ]);
     assert_error(&out, &["--sequence-length must be at most 100000, got 100001"]);
 }
+
+// ---------------------------------------------------------------------------------------
+// CSV: quotes and line endings
+
+/// A one-epoch model of the generated cluster, and the cluster's CSV.
+fn k8s_model(tmp: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let data = generate_k8s(tmp);
+    let out_dir = tmp.join("model");
+    let mut args = vec!["train", "--data-path", data.to_str().unwrap(), "--epochs", "1"];
+    args.extend(["--output-dir", out_dir.to_str().unwrap()]);
+    args.extend(TINY);
+    assert_success(&kubelstm(&args));
+    (run_folders(&out_dir).remove(0), data)
+}
+
+/// `lines` with line `n` (1-based) replaced by `edit` of it.
+fn edit_line(lines: &[&str], n: usize, edit: impl FnOnce(&str) -> String) -> String {
+    let mut out: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    out[n - 1] = edit(lines[n - 1]);
+    out.iter().map(|l| format!("{l}\n")).collect()
+}
+
+/// The field `i` of a line without quotes replaced by `value`.
+fn set_field(line: &str, i: usize, value: &str) -> String {
+    let mut fields: Vec<&str> = line.split(',').collect();
+    fields[i] = value;
+    fields.join(",")
+}
+
+fn detect_args<'a>(model: &'a Path, data: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["detect", "--model", model.to_str().unwrap(), "--data", data.to_str().unwrap(), "-q"];
+    args.extend(extra);
+    args
+}
+
+/// [`detect_args`] without `-q`: the skipped rows are reported on stderr.
+fn detect_loud<'a>(model: &'a Path, data: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = detect_args(model, data, extra);
+    args.retain(|a| *a != "-q");
+    args
+}
+
+/// Runs `kubelstm detect --follow --data -` with `input` on standard input.
+fn detect_stdin(model: &Path, input: &[u8], extra: &[&str]) -> std::process::Output {
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(crate::cli_train::EXE)
+        .args(["detect", "--model", model.to_str().unwrap(), "--data", "-", "--follow", "-q"])
+        .args(extra)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    // The child may stop reading at an error: a broken pipe here is expected.
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    out
+}
+
+/// An unclosed quote on line 50 of a 3,000-row file used to swallow the next ~2,800 rows into
+/// one field, and `detect` exited 0 having scored a fraction of the windows. Now every reader
+/// (train, detect, detect --follow, evaluate) stops at line 50, naming the column where the
+/// quote opened; under --skip-bad-rows that one row is skipped and counted, and the scores are
+/// those of the file without it.
+#[test]
+fn an_unclosed_quote_is_an_error_at_its_line_not_the_rest_of_the_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (model, data) = k8s_model(tmp.path());
+    let original = std::fs::read_to_string(&data).unwrap();
+    let lines: Vec<&str> = original.lines().collect();
+    assert!(!lines[49].contains('"'), "line 50 of the fixture has quotes: pick another");
+    let bad = tmp.path().join("unclosed.csv");
+    std::fs::write(&bad, edit_line(&lines, 50, |l| set_field(l, 4, "\"oops"))).unwrap();
+    let without = tmp.path().join("without.csv");
+    let mut kept = lines.clone();
+    kept.remove(49);
+    std::fs::write(&without, kept.iter().map(|l| format!("{l}\n")).collect::<String>()).unwrap();
+
+    let needles = ["unclosed.csv, line 50, column 'Pod Status'", "a closing quote is missing", "--skip-bad-rows"];
+    assert_error(&kubelstm(detect_args(&model, &bad, &[])), &needles);
+    assert_error(&kubelstm(detect_args(&model, &bad, &["--follow"])), &needles);
+    let stdin_needles = ["<stdin>, line 50, column 'Pod Status'", "a closing quote is missing"];
+    assert_error(&detect_stdin(&model, &std::fs::read(&bad).unwrap(), &[]), &stdin_needles);
+    let out_dir = tmp.path().join("out");
+    let train = ["train", "--data-path", bad.to_str().unwrap(), "--output-dir", out_dir.to_str().unwrap()];
+    assert_error(&kubelstm(train), &needles);
+    assert!(run_folders(&out_dir).is_empty());
+    let evaluate = ["evaluate", "--model", model.to_str().unwrap(), "--data", bad.to_str().unwrap()];
+    assert_error(&kubelstm(evaluate), &needles);
+
+    // Skipped and counted: the scores are those of the file without line 50.
+    let skipped = kubelstm(detect_loud(&model, &bad, &["--skip-bad-rows"]));
+    let stderr = assert_success(&skipped);
+    assert!(stderr.contains("skipped 1 rows: unclosed quote"), "{stderr}");
+    assert!(stderr.contains("line 50"), "{stderr}");
+    let reference = kubelstm(detect_args(&model, &without, &[]));
+    assert_success(&reference);
+    assert!(skipped.stdout == reference.stdout, "the scores differ from those of the file without line 50");
+    // A stream writes the same rows, in arrival order.
+    let streamed = detect_stdin(&model, &std::fs::read(&bad).unwrap(), &["--skip-bad-rows"]);
+    assert_success(&streamed);
+    let sorted = |bytes: &[u8]| {
+        let mut lines: Vec<String> = text(bytes).lines().map(str::to_owned).collect();
+        lines.sort();
+        lines
+    };
+    let (streamed, reference) = (sorted(&streamed.stdout), sorted(&reference.stdout));
+    assert_eq!(streamed.len(), reference.len());
+    assert!(streamed == reference, "the stream's scores differ from those of the file without line 50");
+}
+
+/// Neighbours of the unclosed quote: a quoted field with a line break in it (the quote opened
+/// on line 50 and closes on 51), an unclosed quote on the last line (no line ending after it),
+/// a quote in the header, and a quoted field too long to be a cell, each named by its line.
+#[test]
+fn quoted_line_breaks_a_quote_in_the_last_line_or_header_and_huge_fields_are_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (model, data) = k8s_model(tmp.path());
+    let original = std::fs::read_to_string(&data).unwrap();
+    let lines: Vec<&str> = original.lines().collect();
+    let n = lines.len();
+    let huge = format!("\"{}\"", "x".repeat(64 << 10));
+    let cases: Vec<(&str, String, Vec<String>)> = vec![
+        (
+            "spanning",
+            edit_line(&lines, 50, |l| set_field(l, 5, "\"Back\noff\"")),
+            vec!["line 50, column 'Event Reason'".into(), "a closing quote is missing".into()],
+        ),
+        (
+            "last-line",
+            edit_line(&lines, n, |l| set_field(l, 20, "\"cut")).trim_end().to_string(),
+            vec![format!("line {n}, column 'Event Message'"), "a closing quote is missing".into()],
+        ),
+        (
+            "header",
+            edit_line(&lines, 1, |l| l.replacen("Pod Status", "\"Pod Status", 1)),
+            vec!["line 1:".into(), "a closing quote is missing".into()],
+        ),
+        (
+            "huge-field",
+            edit_line(&lines, 70, |l| set_field(l, 20, &huge)),
+            vec!["line 70, column 'Event Message'".into(), "a field is longer than 64 KiB".into()],
+        ),
+    ];
+    for (name, csv, needles) in cases {
+        let path = tmp.path().join(format!("{name}.csv"));
+        std::fs::write(&path, &csv).unwrap();
+        let needles: Vec<&str> = needles.iter().map(String::as_str).collect();
+        // Following a file, a last line without a line ending is still being written: it waits.
+        let follow: &[&[&str]] = if name == "last-line" { &[&[]] } else { &[&[], &["--follow"]] };
+        for extra in follow {
+            let out = kubelstm_within(&detect_args(&model, &path, extra));
+            let error = assert_error(&out, &needles);
+            assert!(error.contains(&format!("{name}.csv")), "{error}");
+        }
+    }
+}
+
+/// `/dev/zero` as the data (a file, or standard input of a stream) stops at the first field's
+/// limit instead of filling memory.
+#[test]
+fn endless_lines_are_cut_at_the_limit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (model, _) = k8s_model(tmp.path());
+    let needles = ["line 1", "a field is longer than 64 KiB"];
+    let out = kubelstm_within(&detect_args(&model, Path::new("/dev/zero"), &[]));
+    assert_error(&out, &needles);
+    let out_dir = tmp.path().join("out");
+    let out = kubelstm_within(&["train", "--data-path", "/dev/zero", "--output-dir", out_dir.to_str().unwrap()]);
+    assert_error(&out, &needles);
+    // A long line of short fields hits the line limit.
+    let mut long = b"a".to_vec();
+    while long.len() <= 16 << 20 {
+        long.extend_from_slice(b",1234567");
+    }
+    long.push(b'\n');
+    let out = detect_stdin(&model, &long, &[]);
+    assert_error(&out, &["<stdin>, line 1", "the line is longer than 16 MiB"]);
+}
+
+/// CRLF (and lone CR) files: errors name the right line (they named the line before: the first
+/// data row was reported as line 1, the header), in every reader.
+#[test]
+fn line_numbers_are_right_whatever_the_line_ending() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (model, data) = k8s_model(tmp.path());
+    let original = std::fs::read_to_string(&data).unwrap();
+    let lines: Vec<&str> = original.lines().collect();
+    let with_bad = |n: usize| edit_line(&lines, n, |l| set_field(l, 6, "abc"));
+    for (ending, name) in [("\n", "lf"), ("\r\n", "crlf"), ("\r", "cr")] {
+        for n in [2usize, 3, 1234] {
+            let path = tmp.path().join(format!("{name}-{n}.csv"));
+            std::fs::write(&path, with_bad(n).replace('\n', ending)).unwrap();
+            let file = path.file_name().unwrap().to_str().unwrap().to_string();
+            let at = format!("{file}, line {n}, column 'CPU Usage (%)': 'abc' is not a number");
+            assert_error(&kubelstm(detect_args(&model, &path, &[])), &[&at]);
+            assert_error(&kubelstm(detect_args(&model, &path, &["--follow"])), &[&at]);
+            let at_stdin = format!("<stdin>, line {n}, column 'CPU Usage (%)'");
+            assert_error(&detect_stdin(&model, &std::fs::read(&path).unwrap(), &[]), &[&at_stdin]);
+            if n == 1234 {
+                let out_dir = tmp.path().join("out");
+                let train = ["train", "--data-path", path.to_str().unwrap(), "--output-dir", out_dir.to_str().unwrap()];
+                assert_error(&kubelstm(train), &[&at]);
+                // Skipped, the report's first skipped row names the same line.
+                let out = kubelstm(detect_loud(&model, &path, &["--skip-bad-rows"]));
+                let stderr = assert_success(&out);
+                assert!(stderr.contains(&format!("line {n}, column 'CPU Usage (%)'")), "{stderr}");
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Rules files
+
+/// `[cpu_spike]` with only `enabled = false` switches the rule off, as the shipped rules.toml
+/// says (it was refused for a "missing field `above`"); a key left out keeps its default.
+#[test]
+fn a_rule_switched_off_needs_no_threshold() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = generate_k8s(tmp.path());
+    let rules = tmp.path().join("rules.toml");
+    std::fs::write(&rules, "[cpu_spike]\nenabled = false\n\n[restarts_high]\nabove = 3\n").unwrap();
+    let out_dir = tmp.path().join("out");
+    let mut args = vec!["train", "--data-path", data.to_str().unwrap(), "--rules", rules.to_str().unwrap()];
+    args.extend(["--epochs", "1", "--output-dir", out_dir.to_str().unwrap()]);
+    args.extend(TINY);
+    assert_success(&kubelstm(&args));
+    let meta = read_json(&run_folders(&out_dir)[0].join("model.json"));
+    let saved = &meta["pipeline"]["spec"]["labels"]["rules"];
+    assert_eq!(saved["cpu_spike"], serde_json::json!({"enabled": false, "above": 0.5}), "{saved}");
+    assert_eq!(saved["restarts_high"], serde_json::json!({"enabled": true, "above": 3.0}), "{saved}");
+    assert_eq!(saved["memory_high"], serde_json::json!({"enabled": true, "above": 95.0}), "{saved}");
+}
+
+/// A TOML error is one `error:` line naming the file, line and column (it was six lines, with
+/// the source line and a caret).
+#[test]
+fn rules_file_errors_are_one_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = generate_k8s(tmp.path());
+    let cases = [
+        ("[cpu_spike]\nabove = \"high\"\n", "line 2, column 9: invalid type: string \"high\", expected f64"),
+        ("[cpu_spike]\nabov = 1\n", "line 2, column 1: unknown field `abov`"),
+        ("[cpu_spik]\nabove = 1\n", "line 1, column 2: unknown field `cpu_spik`"),
+        ("[cpu_spike\nabove = 1\n", "line 1, column"),
+    ];
+    for (i, (toml, expected)) in cases.into_iter().enumerate() {
+        let rules = tmp.path().join(format!("rules{i}.toml"));
+        std::fs::write(&rules, toml).unwrap();
+        let out_dir = tmp.path().join("out");
+        let args = ["train", "--data-path", data.to_str().unwrap(), "--rules", rules.to_str().unwrap()];
+        let out = kubelstm([&args[..], &["--output-dir", out_dir.to_str().unwrap()]].concat());
+        let prefix = format!("{}: bad rules file: ", rules.display());
+        assert_error(&out, &[&prefix, expected]);
+        let stderr = text(&out.stderr);
+        assert_eq!(stderr.lines().count(), 1, "more than one line:\n{stderr}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// An output that is the input
+
+/// `detect --data s.csv -o s.csv` replaced the input with the scores (with --follow it first
+/// truncated it); the same through a symlink or a hard link. Each is refused before anything
+/// is written: exit 2, the input unchanged. Another file, or a new one, is written as before.
+#[test]
+fn an_output_that_is_the_input_is_refused_before_anything_is_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (model, data) = k8s_model(tmp.path());
+    let original = std::fs::read(&data).unwrap();
+    let symlink = tmp.path().join("link.csv");
+    std::os::unix::fs::symlink(&data, &symlink).unwrap();
+    let hard = tmp.path().join("hard.csv");
+    std::fs::hard_link(&data, &hard).unwrap();
+    let relative = tmp.path().join(".").join("cluster.csv");
+    // (`dir/./x` and `dir/x` are the same path to Rust: no "other name".)
+    for (output, other_name) in [(&data, false), (&relative, false), (&symlink, true), (&hard, true)] {
+        for extra in [&[][..], &["--follow"][..]] {
+            let mut args = detect_args(&model, &data, extra);
+            args.extend(["-o", output.to_str().unwrap()]);
+            let out = kubelstm_within(&args);
+            let what = if other_name { "(the same file, under another name)" } else { "(the same file)" };
+            assert_error(&out, &["is the input file --data", what, "write them elsewhere"]);
+            assert!(std::fs::read(&data).unwrap() == original, "the input changed ({output:?}, {extra:?})");
+        }
+    }
+    // The input read through the link, the output its target: the same file too.
+    let mut args = detect_args(&model, &symlink, &[]);
+    args.extend(["-o", data.to_str().unwrap()]);
+    assert_error(&kubelstm(&args), &["is the input file"]);
+    // A different file is fine.
+    let scores = tmp.path().join("scores.csv");
+    let mut args = detect_args(&model, &data, &[]);
+    args.extend(["-o", scores.to_str().unwrap()]);
+    assert_success(&kubelstm(&args));
+    assert!(std::fs::metadata(&scores).unwrap().len() > 0);
+    assert!(std::fs::read(&data).unwrap() == original);
+}

@@ -112,8 +112,33 @@ impl Args {
             if out == Path::new("-") {
                 return Err(Error::config("-o - is standard output, the default: leave -o out"));
             }
+            if !stdin && !self.source.is_set() && same_file(&self.data, out) {
+                return Err(Error::config(format!(
+                    "-o {} is the input file --data {} (the same file{}): the scores would replace the \
+                     metrics being read; write them elsewhere",
+                    out.display(),
+                    self.data.display(),
+                    if out == &self.data { "" } else { ", under another name" }
+                )));
+            }
         }
         Ok(Settings { threads, threshold: self.threshold, evict_after: self.evict_after as i64, stdin })
+    }
+}
+
+/// True when `a` and `b` name one existing file, whatever the spelling: the same path, a
+/// symlink to the other, a hard link (the same device and inode).
+fn same_file(a: &Path, b: &Path) -> bool {
+    let (Ok(ma), Ok(mb)) = (std::fs::metadata(a), std::fs::metadata(b)) else { return false };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        ma.dev() == mb.dev() && ma.ino() == mb.ino()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (ma, mb);
+        matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
     }
 }
 

@@ -12,12 +12,15 @@
 //!   follow `--missing`; `inf`/`-inf` are errors, not missing;
 //! - timestamps: see [`time`](super::time); a row whose field count differs from the header's
 //!   is an error; a UTF-8 byte-order mark and CRLF line ends are accepted; invalid UTF-8 is an
-//!   error with its line.
+//!   error with its line;
+//! - a quoted field ends with its line (an unclosed quote is a bad row, not the rest of the
+//!   file in one cell), and fields and lines have a length limit: see [`LineGuard`].
 
 use std::collections::{HashMap, VecDeque};
 use std::io::Read;
 use std::sync::Arc;
 
+use super::csv_guard::{LineGuard, TooLong};
 use super::features::{FeatureBuilder, FeaturePlan};
 use super::labels::{LabelRules, Labeler, TextFlags};
 use super::options::{FeatureColumns, LabelSource, LoadOptions, MissingPolicy, SchemaMode};
@@ -315,14 +318,35 @@ fn parse_label(text: &str) -> Option<u8> {
 }
 
 /// The CSV reader every load and stream uses (no header handling, ragged rows reported by the
-/// parser, cells trimmed).
-pub fn csv_reader<R: Read>(reader: R) -> csv::Reader<R> {
+/// parser, cells trimmed), reading through a [`LineGuard`]: quoted fields end with their line,
+/// line numbers are right whatever the line ending, and fields and lines are bounded.
+pub fn csv_reader<R: Read>(reader: R) -> csv::Reader<LineGuard<R>> {
     csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .trim(csv::Trim::All)
         .buffer_capacity(1 << 16)
-        .from_reader(reader)
+        .from_reader(LineGuard::new(reader))
+}
+
+/// The bad row for `record` at `line` if its line had an unclosed quote (see [`LineGuard`]).
+pub fn unclosed_quote<R: Read>(
+    rdr: &mut csv::Reader<LineGuard<R>>,
+    source: &str,
+    header: &[String],
+    line: u64,
+) -> Option<BadRow> {
+    let quote = rdr.get_mut().unclosed_quote(line)?;
+    Some(BadRow {
+        reason: SkipReason::UnclosedQuote,
+        error: Error::input(
+            source,
+            Some(line),
+            header.get(quote.field).map(String::as_str),
+            "a quote opens this field but the line ends before it closes: a closing quote is missing \
+             (kubelstm reads no field across lines)",
+        ),
+    })
 }
 
 /// A record-level read failure: a bad row (skippable) or a fatal error.
@@ -345,7 +369,13 @@ pub fn map_csv_error(source: &str, header: &[String], e: csv::Error) -> std::res
                 ),
             })
         }
-        csv::ErrorKind::Io(io) => Err(Error::io("read", source, io)),
+        csv::ErrorKind::Io(io) => match io.get_ref().and_then(|e| e.downcast_ref::<TooLong>()) {
+            Some(long) => {
+                let column = long.field.and_then(|f| header.get(f)).map(String::as_str);
+                Err(Error::input(source, Some(long.line), column, long.message.clone()))
+            }
+            None => Err(Error::io("read", source, io)),
+        },
         other => Err(Error::input(source, line, None, format!("{:?}", other))),
     }
 }
@@ -365,7 +395,12 @@ pub fn read_dataset<R: Read>(reader: R, source: &str, options: &LoadOptions) -> 
     let mut rdr = csv_reader(reader);
     let mut record = csv::StringRecord::new();
     let header = match rdr.read_record(&mut record) {
-        Ok(true) => schema::clean_header(&record),
+        Ok(true) => {
+            if let Some(bad) = unclosed_quote(&mut rdr, source, &[], 1) {
+                return Err(bad.error);
+            }
+            schema::clean_header(&record)
+        }
         Ok(false) => {
             return Err(Error::input(
                 source,
@@ -434,7 +469,11 @@ pub fn read_dataset<R: Read>(reader: R, source: &str, options: &LoadOptions) -> 
         let line = rec.position().map_or(data_row + 2, |p| p.line());
         let row_index = data_row;
         data_row += 1;
-        if let Err(bad) = parser.parse(rec, line, &mut row) {
+        let parsed = match unclosed_quote(&mut rdr, source, &header, line) {
+            Some(bad) => Err(bad),
+            None => parser.parse(rec, line, &mut row),
+        };
+        if let Err(bad) = parsed {
             if !options.skip_bad_rows {
                 return Err(with_skip_hint(bad.error));
             }

@@ -58,6 +58,79 @@ fn yes() -> bool {
     true
 }
 
+/// What a rules file says about one rule, laid over the rule's default.
+trait Over<R> {
+    fn over(self, rule: R) -> R;
+}
+
+/// `rule` with what `file` (if the rule is in the file) sets.
+fn over<P: Over<R>, R>(file: Option<P>, rule: R) -> R {
+    match file {
+        Some(p) => p.over(rule),
+        None => rule,
+    }
+}
+
+/// A rule as a rules file spells it: every key optional; what is left out keeps the default.
+macro_rules! partial_rule {
+    ($name:ident, $rule:ident $(, $field:ident: $ty:ty)?) => {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct $name {
+            enabled: Option<bool>,
+            $($field: Option<$ty>,)?
+        }
+        impl Over<$rule> for $name {
+            fn over(self, mut rule: $rule) -> $rule {
+                if let Some(enabled) = self.enabled {
+                    rule.enabled = enabled;
+                }
+                $(if let Some(v) = self.$field {
+                    rule.$field = v;
+                })?
+                rule
+            }
+        }
+    };
+}
+partial_rule!(PartialValues, ValuesRule, values: Vec<String>);
+partial_rule!(PartialContains, ContainsRule, contains: String);
+partial_rule!(PartialAbove, AboveRule, above: f64);
+partial_rule!(PartialBelow, BelowRule, below: f64);
+partial_rule!(PartialSwitch, SwitchRule);
+
+/// A `--rules` file: every rule optional.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RulesFile {
+    pod_status: Option<PartialValues>,
+    event_reason: Option<PartialValues>,
+    node_not_ready: Option<PartialContains>,
+    packets_dropped: Option<PartialAbove>,
+    containers_not_ready: Option<PartialSwitch>,
+    cpu_spike: Option<PartialAbove>,
+    memory_high: Option<PartialAbove>,
+    readiness_low: Option<PartialBelow>,
+    restarts_high: Option<PartialAbove>,
+}
+
+impl RulesFile {
+    /// `defaults` with what the file sets.
+    fn over(self, d: LabelRules) -> LabelRules {
+        LabelRules {
+            pod_status: over(self.pod_status, d.pod_status),
+            event_reason: over(self.event_reason, d.event_reason),
+            node_not_ready: over(self.node_not_ready, d.node_not_ready),
+            packets_dropped: over(self.packets_dropped, d.packets_dropped),
+            containers_not_ready: over(self.containers_not_ready, d.containers_not_ready),
+            cpu_spike: over(self.cpu_spike, d.cpu_spike),
+            memory_high: over(self.memory_high, d.memory_high),
+            readiness_low: over(self.readiness_low, d.readiness_low),
+            restarts_high: over(self.restarts_high, d.restarts_high),
+        }
+    }
+}
+
 /// The labelling rules and their thresholds.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -104,9 +177,14 @@ pub const RULE_NAMES: [&str; 9] = [
 ];
 
 impl LabelRules {
+    /// Parses a rules file. A rule left out keeps its default, and so does a key left out of
+    /// a rule: `[cpu_spike]` with only `enabled = false` switches the rule off, and one with
+    /// only `above = 0.8` changes its threshold.
     pub fn from_toml(text: &str, file: &str) -> Result<LabelRules> {
-        let rules: LabelRules =
-            toml::from_str(text).map_err(|e| Error::input(file, None, None, format!("bad rules file: {e}")))?;
+        let parsed: RulesFile = toml::from_str(text).map_err(|e| {
+            Error::input(file, None, None, format!("bad rules file: {}", crate::error::toml_error(text, &e)))
+        })?;
+        let rules = parsed.over(LabelRules::default());
         rules.validate(file)?;
         Ok(rules)
     }
@@ -259,6 +337,26 @@ mod tests {
         assert!(e.contains("rules.toml") && e.contains("cpu_spik"), "{e}");
         let e = LabelRules::from_toml("[cpu_spike]\nabove = nan\n", "r.toml").unwrap_err().to_string();
         assert!(e.contains("finite"), "{e}");
+        let e = LabelRules::from_toml("[cpu_spike]\nabov = 1\n", "r.toml").unwrap_err().to_string();
+        assert!(e.starts_with("r.toml: bad rules file: line 2, column 1: unknown field `abov`"), "{e}");
+        assert!(!e.contains('\n'), "{e}");
+        let e = LabelRules::from_toml("[memory_high]\nabove = \"high\"\n", "r.toml").unwrap_err().to_string();
+        assert!(e.starts_with("r.toml: bad rules file: line 2, column 9:"), "{e}");
+    }
+
+    #[test]
+    fn a_rule_switched_off_needs_no_threshold() {
+        let r = LabelRules::from_toml("[cpu_spike]\nenabled = false\n[containers_not_ready]\nenabled = false\n", "r")
+            .unwrap();
+        let want = LabelRules {
+            cpu_spike: AboveRule { enabled: false, above: 0.5 },
+            containers_not_ready: SwitchRule { enabled: false },
+            ..LabelRules::default()
+        };
+        assert_eq!(r, want);
+        let r = LabelRules::from_toml("[pod_status]\nvalues = [\"Error\"]\n[readiness_low]\n", "r").unwrap();
+        assert_eq!(r.pod_status, ValuesRule { enabled: true, values: vec!["Error".into()] });
+        assert_eq!(r.readiness_low, LabelRules::default().readiness_low);
     }
 
     #[test]

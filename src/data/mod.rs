@@ -14,6 +14,7 @@
 //! | [`options`] | `DataArgs` (clap flags) → `LoadOptions`; `PipelineSpec` a model saves |
 //! | [`schema`] | the Kubernetes column names; header resolution (Kubernetes or generic) |
 //! | [`csv_ingest`] | `RowParser` (one record → raw row) and the batch reader |
+//! | [`csv_guard`] | `LineGuard`: quoted fields end with their line; line numbers; length limits |
 //! | [`series`] | grouping, sorting, duplicate timestamps |
 //! | [`features`] | `FeaturePlan` and the incremental `FeatureBuilder` (batch = streaming) |
 //! | [`stream`] | `FeatureStream`: record-at-a-time features for `detect --follow` |
@@ -32,6 +33,7 @@ use std::fmt;
 use std::io::Read;
 use std::path::Path;
 
+pub mod csv_guard;
 pub mod csv_ingest;
 pub mod features;
 pub mod fuzz;

@@ -19,6 +19,8 @@ pub enum SkipReason {
     RaggedRow,
     /// A row that is not valid UTF-8 (`--skip-bad-rows`).
     InvalidUtf8,
+    /// A row whose line ends inside a quoted field: a closing quote is missing (`--skip-bad-rows`).
+    UnclosedQuote,
     /// Same series and timestamp as a later row: the later row is kept.
     DuplicateTimestamp,
     /// Forward fill with no earlier value in the series to carry.
@@ -37,6 +39,7 @@ impl SkipReason {
             SkipReason::BadLabelOrKey => "bad label or series name",
             SkipReason::RaggedRow => "wrong number of fields",
             SkipReason::InvalidUtf8 => "invalid UTF-8",
+            SkipReason::UnclosedQuote => "unclosed quote (a closing quote is missing)",
             SkipReason::DuplicateTimestamp => "duplicate timestamp in its series (kept the last)",
             SkipReason::MissingNoPriorValue => "missing value with no earlier value to carry forward",
             SkipReason::MissingValue => "missing value (--missing drop)",

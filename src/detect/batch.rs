@@ -15,7 +15,8 @@ use super::columns::check_header;
 use super::model::ScoringModel;
 use super::output::Scored;
 use super::scorer::Scorer;
-use crate::data::csv_ingest::{csv_reader, KEY_SEPARATOR};
+use crate::data::csv_guard::MAX_LINE_BYTES;
+use crate::data::csv_ingest::{csv_reader, unclosed_quote, KEY_SEPARATOR};
 use crate::data::schema::clean_header;
 use crate::data::{Dataset, Series, WindowIndex};
 use crate::nn::resize;
@@ -189,9 +190,18 @@ pub fn score_dataset(
 pub fn load_for_scoring<R: Read>(input: R, source: &str, model: &ScoringModel, skip_bad_rows: bool) -> Result<Dataset> {
     let mut input = BufReader::with_capacity(1 << 20, input);
     let mut first = Vec::new();
-    input.read_until(b'\n', &mut first).map_err(|e| Error::io("read", source, e))?;
+    // At most one line's limit: past it the loader reports the line as too long.
+    (&mut input)
+        .take(MAX_LINE_BYTES as u64 + 1)
+        .read_until(b'\n', &mut first)
+        .map_err(|e| Error::io("read", source, e))?;
     let mut header = csv::StringRecord::new();
-    if let Ok(true) = csv_reader(first.as_slice()).read_record(&mut header) {
+    let mut rdr = csv_reader(first.as_slice());
+    if let Ok(true) = rdr.read_record(&mut header) {
+        // A header whose quote never closes is that, not a header missing columns.
+        if let Some(bad) = unclosed_quote(&mut rdr, source, &[], 1) {
+            return Err(bad.error);
+        }
         check_header(source, model.dir(), &model.pipeline.spec, &clean_header(&header))?;
     }
     // The header line goes back in front of the rest.

@@ -23,7 +23,7 @@ use super::columns::check_header;
 use super::model::ScoringModel;
 use super::output::{Output, Scored};
 use super::scorer::Scorer;
-use crate::data::csv_ingest::{csv_reader, map_csv_error, with_skip_hint, KEY_SEPARATOR};
+use crate::data::csv_ingest::{csv_reader, map_csv_error, unclosed_quote, with_skip_hint, KEY_SEPARATOR};
 use crate::data::schema::clean_header;
 use crate::data::{FeatureStream, IngestReport, RowParser, Scaler};
 use crate::{Error, Result};
@@ -366,8 +366,12 @@ pub fn run_stream<R: Read>(
             "the input is empty: expected a header line with the model's column names, then rows of metrics",
         ));
     }
+    if let Some(bad) = unclosed_quote(&mut rdr, source, &[], 1) {
+        return Err(bad.error);
+    }
     let mut scorer =
         StreamScorer::new(model, &record, source, settings.skip_bad_rows, settings.explain, settings.evict_after)?;
+    let header = clean_header(&record);
     let mut data_row: u64 = 0;
     loop {
         match rdr.read_record(&mut record) {
@@ -375,7 +379,7 @@ pub fn run_stream<R: Read>(
             Ok(false) => break,
             Err(e) => {
                 data_row += 1;
-                let bad = map_csv_error(source, &[], e)?;
+                let bad = map_csv_error(source, &header, e)?;
                 if !settings.skip_bad_rows {
                     return Err(with_skip_hint(bad.error));
                 }
@@ -385,6 +389,13 @@ pub fn run_stream<R: Read>(
         }
         let line = record.position().map_or(data_row + 2, |p| p.line());
         data_row += 1;
+        if let Some(bad) = unclosed_quote(&mut rdr, source, &header, line) {
+            if !settings.skip_bad_rows {
+                return Err(with_skip_hint(bad.error));
+            }
+            scorer.features.skip(&bad);
+            continue;
+        }
         if let Some(w) = scorer.push_window(&record, line)? {
             let sink = &mut *sink.borrow_mut();
             sink.batcher.queue(&w, &mut sink.out)?;

@@ -103,7 +103,7 @@ impl QuerySet {
 
     pub fn parse(text: &str, source: &str) -> Result<QuerySet> {
         let mut set: QuerySet = toml::from_str(text).map_err(|e| {
-            Error::config(format!("{source}: not a valid queries file: {}", e.to_string().replace('\n', " ")))
+            Error::config(format!("{source}: not a valid queries file: {}", crate::error::toml_error(text, &e)))
         })?;
         if set.group_columns.is_empty() {
             set.group_columns = set.group_labels.clone();
@@ -219,6 +219,7 @@ mod tests {
         let err = QuerySet::parse("group_labels = [\"pod\"]\n[[column]]\nname = \"x\"\n", "q.toml").unwrap_err();
         assert!(err.to_string().contains("needs either a query"), "{err}");
         let err = QuerySet::parse("group_labels = 3", "q.toml").unwrap_err();
-        assert!(err.to_string().starts_with("q.toml: not a valid queries file"), "{err}");
+        assert!(err.to_string().starts_with("q.toml: not a valid queries file: line 1, column 16: "), "{err}");
+        assert!(!err.to_string().contains('\n'), "{err}");
     }
 }
