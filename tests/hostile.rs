@@ -605,3 +605,30 @@ fn an_output_that_is_the_input_is_refused_before_anything_is_written() {
     assert!(std::fs::metadata(&scores).unwrap().len() > 0);
     assert!(std::fs::read(&data).unwrap() == original);
 }
+
+// ---------------------------------------------------------------------------------------
+// Outputs replaced in place
+
+#[test]
+fn an_output_replaced_keeps_its_mode_and_a_symlink_stays_a_link() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let (model, data) = k8s_model(tmp.path());
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    for (name, run) in [
+        ("scores.csv", vec!["detect", "--model", model.to_str().unwrap(), "--data", data.to_str().unwrap(), "-q"]),
+        ("cluster.csv", vec!["generate", "--rows", "300", "--pods", "3", "-q"]),
+    ] {
+        let target = tmp.path().join(name);
+        std::fs::write(&target, "old\n").unwrap();
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let link = tmp.path().join(format!("link-{name}"));
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let mut args = run.clone();
+        args.extend(["-o", link.to_str().unwrap()]);
+        assert_success(&kubelstm(&args));
+        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "{name}: the link was replaced");
+        assert_ne!(std::fs::read_to_string(&target).unwrap(), "old\n", "{name}: the target was not written");
+        assert_eq!(mode(&target), 0o640, "{name}: the mode changed");
+    }
+}

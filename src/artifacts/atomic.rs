@@ -31,6 +31,15 @@ pub fn atomic_destination(path: &Path) -> Result<Option<PathBuf>> {
     }
 }
 
+/// Gives the temporary file `tmp` the permissions of the file it is about to replace, so an
+/// output kept at 0640 does not come back 0644. Nothing to do for a new file.
+pub fn keep_mode(dest: &Path, tmp: &Path) -> std::io::Result<()> {
+    match fs::metadata(dest) {
+        Ok(m) => fs::set_permissions(tmp, m.permissions()),
+        Err(_) => Ok(()),
+    }
+}
+
 /// Writes `bytes` to `path` atomically (in place for a device or FIFO, see
 /// [`atomic_destination`]).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -43,7 +52,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         let mut file = File::create(&tmp)?;
         file.write_all(bytes)?;
         file.sync_all()?;
-        Ok(())
+        keep_mode(path, &tmp)
     })();
     if let Err(err) = result {
         let _ = fs::remove_file(&tmp);
@@ -70,7 +79,8 @@ pub fn write_atomic_with(path: &Path, write: impl FnOnce(&mut dyn Write) -> Resu
     let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
     let result = write(&mut out).and_then(|()| {
         out.flush().map_err(|e| Error::io("write", path, e))?;
-        out.get_ref().sync_all().map_err(|e| Error::io("write", path, e))
+        out.get_ref().sync_all().map_err(|e| Error::io("write", path, e))?;
+        keep_mode(path, &tmp).map_err(|e| Error::io("set the permissions of", path, e))
     });
     drop(out);
     if let Err(e) = result {

@@ -124,26 +124,11 @@ fn write_file<T>(path: &Path, write: impl FnOnce(&mut dyn Write, &Path, &str) ->
         out.flush().map_err(|e| Error::io("write", path, e))?;
         return Ok(result);
     };
-    let path = dest.as_path();
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let file_name = path.file_name().ok_or_else(|| Error::config(format!("-o {}: not a file name", path.display())))?;
-    let tmp = dir.join(format!(".{}.tmp-{}", file_name.to_string_lossy(), std::process::id()));
-    let file = File::create(&tmp).map_err(|e| Error::io("create", &tmp, e))?;
-    let mut out = BufWriter::with_capacity(1 << 20, file);
-    let result = write(&mut out, dir, &name).and_then(|result| {
-        out.flush().map_err(|e| Error::io("write", path, e))?;
-        out.get_ref().sync_all().map_err(|e| Error::io("write", path, e))?;
-        Ok(result)
-    });
-    drop(out);
-    match result {
-        Ok(result) => {
-            std::fs::rename(&tmp, path).map_err(|e| Error::io("rename the finished file to", path, e))?;
-            Ok(result)
-        }
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            Err(e)
-        }
-    }
+    let dir = dest.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut result = None;
+    crate::artifacts::write_atomic_with(&dest, |out| {
+        result = Some(write(out, dir, &name)?);
+        Ok(())
+    })?;
+    Ok(result.expect("written"))
 }

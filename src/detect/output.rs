@@ -569,6 +569,7 @@ impl Output {
             Sink::File(f) => {
                 if let Some((tmp, dest)) = self.tmp.take() {
                     f.sync_all().map_err(|e| write_error(&self.target, e))?;
+                    crate::artifacts::keep_mode(&dest, &tmp).map_err(|e| write_error(&self.target, e))?;
                     std::fs::rename(&tmp, &dest).map_err(|e| {
                         let _ = std::fs::remove_file(&tmp);
                         Error::io("rename into place", &dest, e)
