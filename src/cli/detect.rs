@@ -240,13 +240,11 @@ pub fn run(args: Args) -> Result<Outcome> {
         // History for the first windows: T rows, and the two before them that rates need.
         let lookback = model.steps() as u64 + 3;
         let pull = prometheus::open_for_scoring(&args.source, model.loaded.meta.prometheus.as_ref(), "-1h", lookback)?;
-        let (handle, from) = (pull.handle.clone(), pull.from);
-        let dataset =
-            load_for_scoring(pull.reader, &pull.source, &model, args.skip_bad_rows).map_err(|e| handle.explain(e))?;
-        let stats = handle.stats();
-        let mut problems: String = stats.warnings.iter().map(|w| format!("warning: {w}\n")).collect();
-        problems += &report_problems(&dataset.report);
-        problems += &format!("{}\n", prometheus::describe(&pull.url, &stats));
+        let from = pull.from;
+        let (dataset, _, stats) = prometheus::load_pull(pull.reader, &pull.source, |r| {
+            load_for_scoring(r, &pull.source, &model, args.skip_bad_rows)
+        })?;
+        let problems = report_problems(&dataset.report) + &format!("{}\n", prometheus::describe(&pull.url, &stats));
         let mut scorer = BatchScorer::new(&model, settings.threads)?;
         score_dataset(
             &mut scorer,

@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use super::Outcome;
 use crate::artifacts::{RunFolder, RunStatus};
+use crate::data::hashing::HashingReader;
 use crate::data::windows::check_lengths;
 use crate::data::{LabelSource, WindowIndex};
 use crate::detect::batch::load_for_scoring;
@@ -19,8 +20,7 @@ use crate::detect::ScoringModel;
 use crate::metrics::{Evaluation, Threshold};
 use crate::prometheus::{self, PrometheusArgs};
 use crate::train::job::{
-    evaluate_windows, evaluation_section, score_windows, write_evaluation_plots, EvaluationPlots, HashingReader,
-    SplitWindows,
+    evaluate_windows, evaluation_section, score_windows, write_evaluation_plots, EvaluationPlots, SplitWindows,
 };
 use crate::train::Engine;
 use crate::{Error, Result};
@@ -88,14 +88,11 @@ pub fn evaluate(args: &Args) -> Result<EvaluateResult> {
         }
         (None, _) => {
             let pull = prometheus::open_for_scoring(&args.source, model.loaded.meta.prometheus.as_ref(), "-1d", 0)?;
-            let handle = pull.handle.clone();
-            let mut hashing = HashingReader::new(pull.reader);
-            let mut dataset = load_for_scoring(&mut hashing, &pull.source, &model, args.skip_bad_rows)
-                .map_err(|e| handle.explain(e))?;
-            let stats = handle.stats();
+            let (dataset, hash, stats) = prometheus::load_pull(pull.reader, &pull.source, |r| {
+                load_for_scoring(r, &pull.source, &model, args.skip_bad_rows)
+            })?;
             eprintln!("{}", prometheus::describe(&pull.url, &stats));
-            dataset.report.warnings.splice(0..0, stats.warnings);
-            (dataset, hashing.hex_digest(), pull.source)
+            (dataset, hash, pull.source)
         }
     };
     let data_path = PathBuf::from(&source);

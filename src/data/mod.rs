@@ -13,6 +13,7 @@
 //! |---|---|
 //! | [`options`] | `DataArgs` (clap flags) → `LoadOptions`; `PipelineSpec` a model saves |
 //! | [`schema`] | the Kubernetes column names; header resolution (Kubernetes or generic) |
+//! | [`hashing`] | `HashingReader`: the SHA-256 of a load's input as it is read |
 //! | [`csv_ingest`] | `RowParser` (one record → raw row) and the batch reader |
 //! | [`csv_guard`] | `LineGuard`: quoted fields end with their line; line numbers; length limits |
 //! | [`series`] | grouping, sorting, duplicate timestamps |
@@ -37,6 +38,7 @@ pub mod csv_guard;
 pub mod csv_ingest;
 pub mod features;
 pub mod fuzz;
+pub mod hashing;
 pub mod labels;
 pub mod openmetrics;
 pub mod options;

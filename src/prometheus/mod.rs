@@ -38,8 +38,9 @@ pub use pull::{PullHandle, PullReader, PullSettings, PullStats};
 pub use queries::QuerySet;
 pub use range::Range;
 
+use crate::data::hashing::HashingReader;
 use crate::data::options::{FeatureColumns, GenericSpec, SchemaMode};
-use crate::data::LoadOptions;
+use crate::data::{Dataset, LoadOptions};
 use crate::{Error, Result};
 
 /// The step when neither the flag nor the model names one.
@@ -111,9 +112,9 @@ impl PrometheusArgs {
         self.prometheus.is_some()
     }
 
-    fn pull_only_flags(&self) -> Vec<&'static str> {
-        let mut used = Vec::new();
-        let flags: [(&str, bool); 8] = [
+    /// Errors when Prometheus flags are given without `--prometheus`.
+    pub fn check_unused(&self) -> Result<()> {
+        let given = [
             ("--start", self.start.is_some()),
             ("--step", self.step.is_some()),
             ("--rate-window", self.rate_window.is_some()),
@@ -123,18 +124,8 @@ impl PrometheusArgs {
             ("--prometheus-token-file", self.prometheus_token_file.is_some()),
             ("--prometheus-ca-file", self.prometheus_ca_file.is_some()),
         ];
-        for (name, on) in flags {
-            if on {
-                used.push(name);
-            }
-        }
-        used
-    }
-
-    /// Errors when Prometheus flags are given without `--prometheus`.
-    pub fn check_unused(&self) -> Result<()> {
-        match self.pull_only_flags().first() {
-            Some(flag) if !self.is_set() => {
+        match given.iter().find(|(_, on)| *on) {
+            Some((flag, _)) if !self.is_set() => {
                 Err(Error::config(format!("{flag} applies to a Prometheus source: pass --prometheus URL too")))
             }
             _ => Ok(()),
@@ -253,6 +244,24 @@ pub fn training_options(base: &LoadOptions, set: &QuerySet, reader: &PullReader,
     options
 }
 
+/// Reads a pull through `load` (an ingest of CSV bytes), hashing the bytes as a file's would
+/// be. A read error the pull caused is replaced by the pull's own error; the pull's warnings
+/// go first in the dataset's report. Returns the dataset, the SHA-256 and what the pull did.
+pub fn load_pull(
+    reader: PullReader,
+    source: &str,
+    load: impl FnOnce(&mut dyn std::io::Read) -> Result<Dataset>,
+) -> Result<(Dataset, String, PullStats)> {
+    let handle = reader.handle();
+    let mut hashing = HashingReader::new(reader);
+    let mut dataset = load(&mut hashing).map_err(|e| handle.explain(e))?;
+    // The CSV reader stops at the end on success; be exact about what was hashed.
+    std::io::copy(&mut hashing, &mut std::io::sink()).map_err(|e| handle.explain(Error::io("read", source, e)))?;
+    let stats = handle.stats();
+    dataset.report.warnings.splice(0..0, stats.warnings.iter().cloned());
+    Ok((dataset, hashing.hex_digest(), stats))
+}
+
 /// The one-line summary of a finished pull.
 pub fn describe(url: &str, stats: &PullStats) -> String {
     let mut s = format!(
@@ -268,7 +277,6 @@ pub fn describe(url: &str, stats: &PullStats) -> String {
 /// A pull opened to be scored by a saved model.
 pub struct ScoringPull {
     pub reader: PullReader,
-    pub handle: PullHandle,
     /// Names the source in messages: `Prometheus at URL`.
     pub source: String,
     pub url: String,
@@ -288,11 +296,5 @@ pub fn open_for_scoring(
     let pull = args.pull_settings(&spec, default_start, lookback)?;
     let from = pull.range.start + (lookback * spec.step_seconds) as i64;
     let reader = PullReader::open(&pull)?;
-    Ok(ScoringPull {
-        handle: reader.handle(),
-        reader,
-        source: format!("Prometheus at {}", pull.client.url),
-        url: pull.client.url,
-        from,
-    })
+    Ok(ScoringPull { reader, source: format!("Prometheus at {}", pull.client.url), url: pull.client.url, from })
 }

@@ -201,8 +201,8 @@ fn pull_once(args: &Args, scoring: &mut Scoring) -> Result<u64> {
     source.prometheus_retries = 0; // the next interval is the retry; SIGTERM must not wait on backoff
     let mut pull = prometheus::open_for_scoring(&source, model.loaded.meta.prometheus.as_ref(), "now", lookback)?;
     pull.reader.set_progress(false);
-    let handle = pull.handle.clone();
-    let dataset = load_for_scoring(pull.reader, &pull.source, model, false).map_err(|e| handle.explain(e))?;
+    let (dataset, _, _) =
+        prometheus::load_pull(pull.reader, &pull.source, |r| load_for_scoring(r, &pull.source, model, false))?;
     let explain = scoring.output.options().top_features > 0;
     // Only each pod's newest window matters to the exporter; the output keeps the latest.
     let out = &mut scoring.output;

@@ -7,7 +7,7 @@
 
 use std::fmt::Write as _;
 use std::fs::OpenOptions;
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -18,6 +18,7 @@ use sha2::{Digest, Sha256};
 
 use crate::artifacts::model_file::hex;
 use crate::artifacts::{save_model, ModelMeta, ModelPipeline, RunFolder, RunStatus};
+use crate::data::hashing::HashingReader;
 use crate::data::split::class_weights;
 use crate::data::synthetic::{self, SyntheticConfig};
 use crate::data::windows::check_lengths;
@@ -75,41 +76,16 @@ pub struct JobResult {
     pub summary: String,
 }
 
-/// Wraps a reader and hashes what passes through, so a file is read once.
-pub struct HashingReader<R> {
-    pub inner: R,
-    pub hasher: Sha256,
-}
-
-impl<R> HashingReader<R> {
-    pub fn new(inner: R) -> Self {
-        HashingReader { inner, hasher: Sha256::new() }
-    }
-    /// The SHA-256 (hex) of what was read so far.
-    pub fn hex_digest(&self) -> String {
-        hex(&self.hasher.clone().finalize())
-    }
-}
-
-impl<R: Read> Read for HashingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        Ok(n)
-    }
-}
-
 /// Loads the data; returns it with the SHA-256 of its CSV bytes.
 pub fn load_data(source: &DataSource, options: &LoadOptions) -> Result<(Dataset, String)> {
     match source {
         DataSource::File(path) => {
             let file = std::fs::File::open(path).map_err(|e| Error::io("open", path, e))?;
-            let mut reader =
-                HashingReader { inner: std::io::BufReader::with_capacity(1 << 20, file), hasher: Sha256::new() };
+            let mut reader = HashingReader::new(std::io::BufReader::with_capacity(1 << 20, file));
             let dataset = crate::data::load_reader(&mut reader, &path.display().to_string(), options)?;
             // The CSV reader may stop before EOF (it never does on success, but be exact).
             std::io::copy(&mut reader, &mut std::io::sink()).map_err(|e| Error::io("read", path, e))?;
-            Ok((dataset, hex(&reader.hasher.finalize())))
+            Ok((dataset, reader.hex_digest()))
         }
         DataSource::Synthetic(cfg) => {
             let (bytes, _) = synthetic::csv_bytes(cfg)?;
@@ -117,21 +93,13 @@ pub fn load_data(source: &DataSource, options: &LoadOptions) -> Result<(Dataset,
             Ok((crate::data::load_reader(bytes.as_slice(), &cfg.describe(), options)?, hash))
         }
         DataSource::Prometheus { pull, spec, derived } => {
-            // The pull is read as the CSV it renders: the same ingest and the same hash as that
-            // CSV saved to a file.
             let reader = PullReader::open(pull)?;
-            let handle = reader.handle();
             let options = prometheus::training_options(options, &spec.queries, &reader, *derived);
             let source = format!("Prometheus at {}", pull.client.url);
-            let mut hashing = HashingReader::new(reader);
-            let mut dataset =
-                crate::data::load_reader(&mut hashing, &source, &options).map_err(|e| handle.explain(e))?;
-            std::io::copy(&mut hashing, &mut std::io::sink())
-                .map_err(|e| handle.explain(Error::io("read", &source, e)))?;
-            let stats = handle.stats();
+            let (dataset, hash, stats) =
+                prometheus::load_pull(reader, &source, |r| crate::data::load_reader(r, &source, &options))?;
             eprintln!("{}", prometheus::describe(&pull.client.url, &stats));
-            dataset.report.warnings.splice(0..0, stats.warnings);
-            Ok((dataset, hashing.hex_digest()))
+            Ok((dataset, hash))
         }
     }
 }
