@@ -375,7 +375,48 @@ fn generic_csv_without_labels_trains_the_autoencoder_unsupervised() {
     write_generic(&data, false);
     let e = Expect { labelled: false, sequence_length: 6, ..k8s("autoencoder", "reconstruction", &data) };
     let flags = [&GENERIC_FLAGS[..], &["--sequence-length", "6", "--use-autoencoder"]].concat();
-    train_and_check(&data, &tmp.path().join("out"), &flags, e);
+    let dir = train_and_check(&data, &tmp.path().join("out"), &flags, e);
+    check_unsupervised_run(&dir);
+}
+
+/// Without labels the other architectures become forecasters of the next row, with no flag:
+/// same layers, the head ending in Dense(F); no test split; the score weighs each feature.
+#[test]
+fn generic_csv_without_labels_trains_every_architecture_as_a_forecaster() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("metrics.csv");
+    write_generic(&data, false);
+    for (arch, flag) in [("standard", None), ("bidirectional", Some("--use-bidirectional")), ("attention", Some("--use-attention"))] {
+        let e = Expect { labelled: false, sequence_length: 6, ..k8s(arch, "forecast", &data) };
+        let flags = [&GENERIC_FLAGS[..], &["--sequence-length", "6"], flag.as_slice()].concat();
+        let dir = train_and_check(&data, &tmp.path().join(arch), &flags, e);
+        check_unsupervised_run(&dir);
+        let model = read_json(&dir.join("model.json"));
+        // The forecast head: head.out maps the last dense width (4) to the 2 features.
+        let layout = kubelstm::models::Model::new(serde_json::from_value(model["model"].clone()).unwrap()).unwrap();
+        assert_eq!(layout.layout.find("head.out.weight").unwrap().span.len, 2 * 4, "{arch}");
+        let summary = std::fs::read_to_string(dir.join("summary_report.txt")).unwrap();
+        assert!(summary.contains("unsupervised forecaster of the next row"), "{summary}");
+        assert!(summary.contains("Score: the squared error of the forecast of each window's last row"), "{summary}");
+    }
+}
+
+/// What an unlabelled run has: train and validation windows only, losses in the log (not
+/// accuracies against stand-in labels), and per-feature error weights in model.json.
+fn check_unsupervised_run(dir: &Path) {
+    let summary = std::fs::read_to_string(dir.join("summary_report.txt")).unwrap();
+    let windows = summary.lines().find(|l| l.starts_with("Windows (train / validation / test):")).unwrap();
+    assert!(windows.ends_with(" / 0"), "no test split without labels: {windows}");
+    let log = std::fs::read_to_string(dir.join("training.log")).unwrap();
+    let epochs: Vec<&str> = log.lines().filter(|l| l.starts_with("epoch ")).collect();
+    assert!(!epochs.is_empty(), "{log}");
+    for line in epochs {
+        assert!(line.contains("val_loss") && !line.contains("acc") && !line.contains("precision"), "{line}");
+    }
+    let model = read_json(&dir.join("model.json"));
+    let weights = model["model"]["error_weights"].as_array().expect("error weights in model.json");
+    assert_eq!(weights.len(), model["features"].as_array().unwrap().len());
+    assert!(weights.iter().all(|w| w.as_f64().unwrap() > 0.0), "{weights:?}");
 }
 
 /// Same command, same seed, same thread count (two, so the parallel gradient reduction is part

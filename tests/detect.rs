@@ -39,6 +39,8 @@ struct Fixture {
     standard: PathBuf,
     autoencoder: PathBuf,
     generic: PathBuf,
+    /// The standard model on the generic metrics without labels: a forecaster, by default.
+    forecaster: PathBuf,
 }
 
 fn train(args: &[String]) -> PathBuf {
@@ -105,7 +107,19 @@ fn fixture() -> &'static Fixture {
             "--sequence-length",
             "5",
         ]));
-        Fixture { dir, k8s_csv, k8s_other, generic_csv, standard, autoencoder, generic }
+        let forecaster = train(&with(&[
+            "--data-path",
+            gen,
+            "--feature-columns",
+            "x,y",
+            "--time-column",
+            "t",
+            "--group-columns",
+            "host",
+            "--sequence-length",
+            "5",
+        ]));
+        Fixture { dir, k8s_csv, k8s_other, generic_csv, standard, autoencoder, generic, forecaster }
     })
 }
 
@@ -175,7 +189,13 @@ fn stream_bits(model: &ScoringModel, csv: &Path) -> Bits {
 #[test]
 fn streaming_scores_and_shares_equal_batch_to_the_last_bit() {
     let fx = fixture();
-    for (run, csv) in [(&fx.standard, &fx.k8s_csv), (&fx.autoencoder, &fx.k8s_csv), (&fx.generic, &fx.generic_csv)] {
+    let runs = [
+        (&fx.standard, &fx.k8s_csv),
+        (&fx.autoencoder, &fx.k8s_csv),
+        (&fx.generic, &fx.generic_csv),
+        (&fx.forecaster, &fx.generic_csv),
+    ];
+    for (run, csv) in runs {
         let model = ScoringModel::load(run).unwrap();
         let batch = batch_bits(&model, csv);
         let stream = stream_bits(&model, csv);
@@ -298,6 +318,37 @@ fn follow_on_a_file_waits_for_appended_rows_until_ctrl_c() {
     assert!(killed.success());
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130));
+}
+
+/// A forecaster flags the rows it could not have forecast: `y` jumps to 90 at steps 13, 110,
+/// 207 and 304 of every host (a level it never has otherwise), and those rows, explained by
+/// `y`, are all above the threshold and score several times the typical row.
+#[test]
+fn a_forecaster_scores_the_unforecastable_rows_and_names_their_feature() {
+    let fx = fixture();
+    let o = kubelstm(&["detect", "--model", path(&fx.forecaster), "--data", path(&fx.generic_csv), "--top-features", "1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut rdr = csv::Reader::from_reader(o.stdout.as_slice());
+    let (mut spikes, mut others) = (Vec::new(), Vec::new());
+    for r in rdr.records() {
+        let r = r.unwrap();
+        let t = kubelstm::data::time::parse_timestamp(&r[0]).unwrap();
+        let step = (t - 1_700_000_000) / 30;
+        let score: f64 = r[2].parse().unwrap();
+        if step % 97 == 13 {
+            assert_eq!(&r[5], "y", "the spike at step {step} is explained by y: {r:?}");
+            assert_eq!(&r[4], "1", "the spike at step {step} is above the threshold: {r:?}");
+            spikes.push(score);
+        } else if step % 97 != 14 {
+            others.push(score);
+        }
+    }
+    // Windows of 5 rows: every spike from step 13 on is some window's last row.
+    assert_eq!(spikes.len(), 3 * 4);
+    others.sort_by(f64::total_cmp);
+    let median = others[others.len() / 2];
+    let weakest_spike = spikes.iter().copied().fold(f64::INFINITY, f64::min);
+    assert!(weakest_spike > 4.0 * median, "spikes {spikes:?} vs median {median}");
 }
 
 // ---------------------------------------------------------------------------------------

@@ -703,7 +703,7 @@ fn workspaces_reused_across_shapes_match_fresh_ones() {
         Arch::ALL
             .into_iter()
             .map(|arch| ModelConfig::new(arch, 3))
-            .chain([ModelConfig::new(Arch::Autoencoder, 3).unsupervised()]);
+            .chain(Arch::ALL.into_iter().map(|arch| ModelConfig::new(arch, 3).unsupervised()));
     for mut config in configs {
         config.lstm = [4, 3];
         config.dense = [5, 3];

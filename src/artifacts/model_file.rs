@@ -192,6 +192,16 @@ pub fn load_model(dir: &Path) -> Result<LoadedModel> {
     // Every size a scorer allocates from, checked once here for every command.
     check_window(meta.sequence_length, model.config.features)
         .map_err(|e| Error::model(dir, format!("{META_FILE}: {e}: the file is damaged")))?;
+    if meta.sequence_length < model.config.min_steps() {
+        return Err(Error::model(
+            dir,
+            format!(
+                "{META_FILE}: sequence length {} is below the {} steps this model needs: the file is damaged",
+                meta.sequence_length,
+                model.config.min_steps()
+            ),
+        ));
+    }
     if meta.features.len() != model.config.features {
         return Err(Error::model(
             dir,

@@ -43,10 +43,10 @@ pub fn configs(choice: ArchChoice) -> Vec<ModelConfig> {
     };
     let mut out = Vec::new();
     for &arch in archs {
+        // Every architecture with its supervised head and its unsupervised one (the
+        // autoencoder's reconstruction, the others' forecast).
         out.push(ModelConfig::new(arch, 5));
-        if arch == Arch::Autoencoder {
-            out.push(ModelConfig::new(arch, 5).unsupervised());
-        }
+        out.push(ModelConfig::new(arch, 5).unsupervised());
     }
     out
 }

@@ -14,6 +14,7 @@ use crate::models::{Arch, Objective, MAX_SEQUENCE_LENGTH, MAX_WIDTH};
 use crate::optim::AdamConfig;
 use crate::prometheus::PrometheusArgs;
 use crate::train::job::{self, DataSource, JobSettings};
+use crate::train::calibration::ErrorWeighting;
 use crate::train::TrainSettings;
 use crate::{Error, Result};
 
@@ -21,7 +22,8 @@ use crate::{Error, Result};
 pub enum Mode {
     /// Learn from labels (a label column or the labelling rules).
     Supervised,
-    /// Autoencoder only: learn normal windows, flag high reconstruction error.
+    /// Learn what normal looks like, without labels: the autoencoder reconstructs each
+    /// window, the other models forecast its last row; a high error is an anomaly.
     Unsupervised,
 }
 
@@ -63,8 +65,8 @@ pub struct Args {
     /// RobustScaler (median/IQR) instead of MinMaxScaler.
     #[arg(long, alias = "use_robust_scaler")]
     pub use_robust_scaler: bool,
-    /// Supervised or unsupervised (default: unsupervised only for the autoencoder on data
-    /// without labels).
+    /// Supervised or unsupervised (default: supervised when the data has labels, a label
+    /// column or the Kubernetes labelling rules; unsupervised otherwise).
     #[arg(long, value_enum)]
     pub mode: Option<Mode>,
     #[arg(long, default_value_t = 42)]
@@ -88,6 +90,10 @@ pub struct Args {
     /// Units of the head's two dense layers (default 64,32).
     #[arg(long, value_name = "A,B", value_delimiter = ',', num_args = 1..=2)]
     pub dense_units: Option<Vec<usize>>,
+    /// Unsupervised score: each feature's error in units of its mean validation error
+    /// (per-feature), or the plain mean squared error of the scaled features (none).
+    #[arg(long, value_enum, default_value_t = ErrorWeighting::PerFeature)]
+    pub error_weights: ErrorWeighting,
     #[command(flatten)]
     pub data: DataArgs,
     #[command(flatten)]
@@ -160,12 +166,7 @@ impl Args {
         };
         let objective = match self.mode {
             Some(Mode::Supervised) => Some(Objective::Classifier),
-            Some(Mode::Unsupervised) if arch == Arch::Autoencoder => Some(Objective::Reconstruction),
-            Some(Mode::Unsupervised) => {
-                return Err(Error::config(
-                    "--mode unsupervised needs --use-autoencoder: only the autoencoder learns without labels",
-                ))
-            }
+            Some(Mode::Unsupervised) => Some(Objective::unsupervised_for(arch)),
             None => None,
         };
         self.source.check_unused()?;
@@ -205,6 +206,7 @@ impl Args {
             "clip_norm": self.clip_norm,
             "missing": self.data.missing,
             "label_at": self.data.label_at,
+            "error_weights": self.error_weights,
         });
         Ok(JobSettings {
             data,
@@ -217,6 +219,7 @@ impl Args {
             scaler: if self.use_robust_scaler { ScalerKind::Robust } else { ScalerKind::MinMax },
             arch,
             objective,
+            error_weighting: self.error_weights,
             threshold_percentile: self.threshold_percentile,
             train: TrainSettings {
                 epochs: self.epochs,

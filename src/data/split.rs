@@ -67,6 +67,19 @@ impl SplitConfig {
         }
         Ok(SplitConfig { test_size, validation_size, seq_len, label_at })
     }
+
+    /// Train and validation only: for data without labels, where a test split would have
+    /// nothing to measure and would only take windows from training.
+    pub fn without_test(validation_size: f64, seq_len: usize, label_at: LabelAt) -> Result<SplitConfig> {
+        let mut cfg = SplitConfig::new(0.5, validation_size, seq_len, label_at)?;
+        cfg.test_size = 0.0;
+        Ok(cfg)
+    }
+
+    /// False for [`SplitConfig::without_test`].
+    pub fn has_test(&self) -> bool {
+        self.test_size > 0.0
+    }
 }
 
 /// The three window sets and the boundaries between them.
@@ -96,7 +109,8 @@ impl Splits {
                 "every row has the same timestamp: a time-ordered split needs rows spread over time",
             ));
         }
-        let test_start = cut(t0, t1, 1.0 - cfg.test_size);
+        // Without a test split every row is before its start.
+        let test_start = if cfg.has_test() { cut(t0, t1, 1.0 - cfg.test_size) } else { t1.saturating_add(1) };
         let validation_start = cut(t0, test_start, 1.0 - cfg.validation_size);
         let all = WindowIndex::labelled(series, cfg.seq_len, cfg.label_at);
         let mut parts = [Vec::new(), Vec::new(), Vec::new()];
@@ -124,7 +138,7 @@ impl Splits {
         let splits =
             Splits { validation_start, test_start, train, validation, test, dropped_crossing: dropped, warnings };
         for p in [Part::Train, Part::Validation, Part::Test] {
-            if splits.windows(p).is_empty() {
+            if splits.windows(p).is_empty() && (p != Part::Test || cfg.has_test()) {
                 return Err(Error::data(format!(
                     "the {} split has no windows of {} rows: the data spans too short a time ({} to {}) for \
                      --test-size {} and this sequence length; use more data or a shorter --sequence-length",

@@ -32,6 +32,8 @@ pub enum Horizon {
     LastSample,
     /// Reconstruction error of the window (unsupervised autoencoder).
     ReconstructionError,
+    /// Error of the forecast of the window's last row (unsupervised forecaster).
+    ForecastError,
 }
 
 impl Horizon {
@@ -40,6 +42,7 @@ impl Horizon {
             Horizon::NextSample => "probability that the pod's next sample is anomalous",
             Horizon::LastSample => "probability that the window's last sample is anomalous",
             Horizon::ReconstructionError => "mean squared reconstruction error of the scaled window",
+            Horizon::ForecastError => "squared error of the forecast of the window's last row, scaled features",
         }
     }
 }
@@ -191,6 +194,7 @@ impl ScoringModel {
     pub fn horizon(&self) -> Horizon {
         match (self.loaded.model.config.objective, self.pipeline.label_at) {
             (Objective::Reconstruction, _) => Horizon::ReconstructionError,
+            (Objective::Forecast, _) => Horizon::ForecastError,
             (Objective::Classifier, LabelAt::Next) => Horizon::NextSample,
             (Objective::Classifier, LabelAt::Last) => Horizon::LastSample,
         }

@@ -1,12 +1,15 @@
 //! Scores windows and explains them.
 //!
-//! Scores: σ(logit) for the classifiers and the supervised autoencoder, the reconstruction
-//! MSE for the unsupervised autoencoder. Explanations, as shares of each window's total
+//! Scores: σ(logit) for the classifiers and the supervised autoencoder, the weighted squared
+//! error for the unsupervised models. Explanations, as shares of each window's total
 //! (they sum to 1 over the features):
 //! - classifiers: gradient × input, Σ_t |∂z/∂x_{t,f} · x_{t,f}|, with ∂z/∂x from the engine's
 //!   own backward pass (σ' only rescales a window's row, so the logit's gradient gives the
 //!   same shares as the probability's);
-//! - autoencoder: per-feature reconstruction error Σ_t (r_{t,f} − x_{t,f})².
+//! - unsupervised models: the score's parts, each feature's error times its weight
+//!   (`w_f · mean_t (r_{t,f} − x_{t,f})²` for the autoencoder, `w_f · (p_f − x_{T−1,f})²` for a
+//!   forecaster);
+//! - supervised autoencoder: per-feature reconstruction error Σ_t (r_{t,f} − x_{t,f})².
 //!
 //! Every window's score depends only on that window: the kernels compute each output
 //! element the same way whatever the batch, so a window scored alone (streaming) and inside
@@ -58,8 +61,16 @@ impl Scorer {
         let Some(explain) = explain else { return };
         assert_eq!(explain.len(), batch * f, "score: explanations are (B, F)");
         explain.fill(0.0);
-        let reconstruction_based = self.model.config.arch == Arch::Autoencoder;
-        if reconstruction_based {
+        if let Some(parts) = self.model.feature_errors(&self.ws) {
+            // The score's own parts: each feature's error times its weight.
+            let weights = self.model.config.error_weights.as_deref();
+            for (shares, errors) in explain.chunks_exact_mut(f).zip(parts.chunks_exact(f)) {
+                for (j, (s, &e)) in shares.iter_mut().zip(errors).enumerate() {
+                    *s = e * weights.map_or(1.0, |w| w[j] as f32);
+                }
+            }
+        } else if self.model.config.arch == Arch::Autoencoder {
+            // The supervised autoencoder: the reconstruction error per feature.
             let r = self.model.reconstruction(&self.ws).expect("autoencoder keeps its reconstruction");
             for t in 0..steps {
                 for b in 0..batch {

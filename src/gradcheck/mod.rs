@@ -136,6 +136,7 @@ pub fn check_model(config: &ModelConfig, shape: AuditShape, seed: u64) -> Result
     let label = match (model.config.arch, model.config.objective) {
         (arch, Objective::Classifier) if arch == crate::models::Arch::Autoencoder => format!("{arch} (supervised)"),
         (arch, Objective::Reconstruction) => format!("{arch} (unsupervised)"),
+        (arch, Objective::Forecast) => format!("{arch} (forecaster)"),
         (arch, _) => arch.to_string(),
     };
     let mut rng = ChaCha8Rng::seed_from_u64(seed);

@@ -10,7 +10,7 @@
 use rand::Rng;
 
 use crate::nn::repeat::{repeat_backward, repeat_forward};
-use crate::nn::{resize, BiLstm, BiLstmCache, Dense, LstmOutput};
+use crate::nn::{resize, window_error_backward, window_error_forward, BiLstm, BiLstmCache, Dense, ErrorShape, LstmOutput};
 use crate::params::ParamLayout;
 use crate::Float;
 
@@ -26,6 +26,8 @@ pub struct Autoencoder {
     /// `Dense(1)` on the error, supervised objective only.
     pub score: Option<Dense>,
     pub features: usize,
+    /// Per-feature weights of the error (see [`crate::nn::window_error`]); unsupervised only.
+    pub error_weights: Option<Vec<f64>>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -39,6 +41,7 @@ pub struct Cache<F> {
     d2: BiLstmCache<F>,
     recon: Vec<F>, // (T, B, F)
     err: Vec<F>,   // (B)
+    parts: Vec<F>, // (B, F) per-feature mean squared error
     logit: Vec<F>, // (B)
     d_err: Vec<F>,
     d_recon: Vec<F>,
@@ -75,6 +78,11 @@ impl<F: Float> Cache<F> {
     pub fn reconstruction(&self) -> &[F] {
         &self.recon
     }
+
+    /// Per-feature errors `(B, F)` of the last forward pass (unweighted).
+    pub fn feature_errors(&self) -> &[F] {
+        &self.parts
+    }
 }
 
 impl Autoencoder {
@@ -89,6 +97,7 @@ impl Autoencoder {
             recon: Dense::new(layout, "recon", 2 * outer, f),
             score: (cfg.objective == Objective::Classifier).then(|| Dense::new(layout, "score", 1, 1)),
             features: f,
+            error_weights: cfg.error_weights.clone().filter(|_| cfg.objective == Objective::Reconstruction),
         }
     }
 
@@ -114,22 +123,9 @@ impl Autoencoder {
         resize(&mut c.recon, x.len());
         self.recon.forward(&mut c.recon, &c.d2.out, p);
 
-        // err_b = mean over (t, f) of (r − x)²; rows of sample b are t·B + b.
-        let f = self.features;
-        resize(&mut c.err, batch);
-        c.err.fill(F::ZERO);
-        for t in 0..steps {
-            for b in 0..batch {
-                let row = (t * batch + b) * f;
-                let mut sum = F::ZERO;
-                for (&r, &v) in c.recon[row..row + f].iter().zip(&x[row..row + f]) {
-                    sum += (r - v) * (r - v);
-                }
-                c.err[b] += sum;
-            }
-        }
-        let inv = F::ONE / F::from_usize(steps * f);
-        c.err.iter_mut().for_each(|e| *e *= inv);
+        // err_b = mean over (t, f) of w_f (r − x)²; the supervised objective's weights are 1.
+        let shape = ErrorShape { steps, batch, features: self.features };
+        window_error_forward(&mut c.err, &mut c.parts, &c.recon, x, shape, self.error_weights.as_deref());
         match &self.score {
             Some(score) => {
                 resize(&mut c.logit, batch);
@@ -156,19 +152,9 @@ impl Autoencoder {
             Some(score) => score.backward(Some(&mut c.d_err), g, d_out, &c.err, p),
             None => c.d_err.copy_from_slice(d_out),
         }
-        // d r = d err_b · 2 (r − x) / (T F); the direct path gives dx −= the same.
-        resize(&mut c.d_recon, x.len());
-        let scale = F::from_f64(2.0) / F::from_usize(steps * f);
-        for t in 0..steps {
-            for b in 0..batch {
-                let row = (t * batch + b) * f;
-                let k = c.d_err[b] * scale;
-                let (d, r, x) = (&mut c.d_recon[row..row + f], &c.recon[row..row + f], &x[row..row + f]);
-                for ((d, &r), &x) in d.iter_mut().zip(r).zip(x) {
-                    *d = k * (r - x);
-                }
-            }
-        }
+        // d r = d err_b · 2 w_f (r − x) / (T F); the direct path gives dx −= the same.
+        let shape = ErrorShape { steps, batch, features: f };
+        window_error_backward(&mut c.d_recon, &c.d_err, &c.recon, x, shape, self.error_weights.as_deref());
         if let Some(dx) = dx.as_deref_mut() {
             for (d, &v) in dx.iter_mut().zip(&c.d_recon) {
                 *d -= v;

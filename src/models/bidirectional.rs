@@ -66,7 +66,7 @@ impl Bidirectional {
             l2: BiLstm::new(layout, "l2", 2 * h1, h2),
             drop1: Dropout::new(cfg.dropout_lstm, 1),
             drop2: Dropout::new(cfg.dropout_lstm, 2),
-            head: Head::new(layout, 2 * h2, cfg.dense, cfg.dropout_head, 3),
+            head: Head::new(layout, 2 * h2, cfg.dense, cfg.head_outputs(), cfg.dropout_head, 3),
         }
     }
 
@@ -93,7 +93,7 @@ impl Bidirectional {
         self.l2.forward(&mut c.l2, h1d, p, steps, batch, LstmOutput::Last);
         let h2d = dropout_forward(&self.drop2, &mut c.mask2, &mut c.h2d, &c.l2.out, 1, batch, dropout);
         self.head.forward(&mut c.head, h2d, p, batch, dropout);
-        &c.head.logit
+        &c.head.out
     }
 
     pub fn backward<F: Float>(

@@ -1,6 +1,7 @@
 //! The dense head shared by the three classifiers (the original project's):
-//!   Dense(64, ReLU) → LayerNorm → Dropout(0.2) → Dense(32, ReLU) → LayerNorm → Dense(1)
-//! It returns the logit; σ is applied by the loss (on logits, for stability) and by scoring.
+//!   Dense(64, ReLU) → LayerNorm → Dropout(0.2) → Dense(32, ReLU) → LayerNorm → Dense(K)
+//! K = 1 for a classifier: the logit (σ is applied by the loss, on logits for stability, and
+//! by scoring). K = F for a forecaster: the predicted next row of scaled features.
 //! PyTorch names: `head.d1`, `head.ln1`, `head.d2`, `head.ln2`, `head.out`.
 
 use rand::Rng;
@@ -33,8 +34,8 @@ pub struct HeadCache<F> {
     a2: Vec<F>,   // (B, W2) relu(d2(n1d))
     n2: Vec<F>,   // (B, W2) ln2(a2)
     ln2: LayerNormCache<F>,
-    /// The logits `(B)`.
-    pub logit: Vec<F>,
+    /// The outputs `(B, K)`: logits (K = 1) or forecasts (K = F).
+    pub out: Vec<F>,
     dropped: bool,
     // gradients
     d_n2: Vec<F>,
@@ -54,14 +55,22 @@ impl<F: Float> HeadCache<F> {
 }
 
 impl Head {
-    pub fn new(layout: &mut ParamLayout, input: usize, widths: [usize; 2], dropout: f64, dropout_id: u64) -> Self {
+    /// A head from `input` features to `outputs` (K) values per sample.
+    pub fn new(
+        layout: &mut ParamLayout,
+        input: usize,
+        widths: [usize; 2],
+        outputs: usize,
+        dropout: f64,
+        dropout_id: u64,
+    ) -> Self {
         Head {
             d1: Dense::new(layout, "head.d1", input, widths[0]),
             ln1: LayerNorm::new(layout, "head.ln1", widths[0]),
             drop: Dropout::new(dropout, dropout_id),
             d2: Dense::new(layout, "head.d2", widths[0], widths[1]),
             ln2: LayerNorm::new(layout, "head.ln2", widths[1]),
-            out: Dense::new(layout, "head.out", widths[1], 1),
+            out: Dense::new(layout, "head.out", widths[1], outputs),
         }
     }
 
@@ -73,7 +82,7 @@ impl Head {
         self.out.init(p, rng);
     }
 
-    /// `x (B, in)` → `cache.logit (B)`.
+    /// `x (B, in)` → `cache.out (B, K)`.
     pub fn forward<F: Float>(
         &self,
         cache: &mut HeadCache<F>,
@@ -87,7 +96,7 @@ impl Head {
         resize(&mut cache.n1, batch * w1);
         resize(&mut cache.a2, batch * w2);
         resize(&mut cache.n2, batch * w2);
-        resize(&mut cache.logit, batch);
+        resize(&mut cache.out, batch * self.out.output);
 
         self.d1.forward(&mut cache.a1, x, p);
         F::relu_inplace(&mut cache.a1);
@@ -107,20 +116,20 @@ impl Head {
         self.d2.forward(&mut cache.a2, n1d, p);
         F::relu_inplace(&mut cache.a2);
         self.ln2.forward(&mut cache.n2, &mut cache.ln2, &cache.a2, p);
-        self.out.forward(&mut cache.logit, &cache.n2, p);
+        self.out.forward(&mut cache.out, &cache.n2, p);
     }
 
-    /// Backward from `d_logit (B)`; adds into `g` and, when given, `dx (B, in)`.
+    /// Backward from `d_out (B, K)`; adds into `g` and, when given, `dx (B, in)`.
     pub fn backward<F: Float>(
         &self,
         dx: Option<&mut [F]>,
         g: &mut [F],
         cache: &mut HeadCache<F>,
-        d_logit: &[F],
+        d_out: &[F],
         x: &[F],
         p: &[F],
     ) {
-        let batch = d_logit.len();
+        let batch = d_out.len() / self.out.output;
         let (w1, w2) = (self.d1.output, self.d2.output);
         for (buf, len) in [
             (&mut cache.d_n2, batch * w2),
@@ -134,7 +143,7 @@ impl Head {
             resize(buf, len);
             buf.fill(F::ZERO);
         }
-        self.out.backward(Some(&mut cache.d_n2), g, d_logit, &cache.n2, p);
+        self.out.backward(Some(&mut cache.d_n2), g, d_out, &cache.n2, p);
         self.ln2.backward(&mut cache.d_a2, g, &cache.d_n2, &cache.a2, &cache.ln2, p);
         F::relu_backward(&mut cache.d_z2, &cache.d_a2, &cache.a2);
         let n1d = if cache.dropped { &cache.n1d } else { &cache.n1 };

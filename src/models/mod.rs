@@ -11,8 +11,11 @@
 //!
 //! Every model maps a time-major batch `x (T, B, F)` to one output per sample `(B)`: the
 //! **logit** of the anomaly probability for the classifiers and the supervised autoencoder
-//! (whose logit is `Dense(1)` of the per-sample reconstruction MSE), and the reconstruction
-//! **MSE itself** for the unsupervised autoencoder. [`Model::score`] maps outputs to scores.
+//! (whose logit is `Dense(1)` of the per-sample reconstruction MSE), and a squared **error**
+//! for the unsupervised models ([`crate::nn::window_error`]): the autoencoder's over its
+//! reconstruction of the window, a forecaster's over its prediction of the window's last row
+//! from the `T − 1` rows before it. A forecaster is a classifier's layers with the head ending
+//! in `Dense(F)` instead of `Dense(1)`. [`Model::score`] maps outputs to scores.
 //! Widths are configurable so tests and `gradcheck` can run the models small.
 
 use rand::SeedableRng;
@@ -27,6 +30,7 @@ use crate::{Error, Float, Result};
 pub mod attention;
 pub mod autoencoder;
 pub mod bidirectional;
+mod forecast;
 pub mod head;
 pub mod standard;
 
@@ -34,6 +38,8 @@ pub use attention::AttentionModel;
 pub use autoencoder::Autoencoder;
 pub use bidirectional::Bidirectional;
 pub use standard::Standard;
+
+use forecast::ForecastCache;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -75,6 +81,25 @@ pub enum Objective {
     Classifier,
     /// Autoencoder only: output is the per-sample reconstruction MSE, trained on it directly.
     Reconstruction,
+    /// Standard, bidirectional and attention models: the head predicts the window's last row
+    /// from the rows before it; output is the squared error of that forecast.
+    Forecast,
+}
+
+impl Objective {
+    /// True for the objectives trained without labels, whose output is an error.
+    pub fn is_unsupervised(self) -> bool {
+        self != Objective::Classifier
+    }
+
+    /// The unsupervised objective of `arch`.
+    pub fn unsupervised_for(arch: Arch) -> Objective {
+        if arch == Arch::Autoencoder {
+            Objective::Reconstruction
+        } else {
+            Objective::Forecast
+        }
+    }
 }
 
 /// Architecture and sizes: everything needed to rebuild the parameter layout.
@@ -92,6 +117,11 @@ pub struct ModelConfig {
     /// Dropout after each recurrent layer (0.3) and inside the head (0.2).
     pub dropout_lstm: f64,
     pub dropout_head: f64,
+    /// Unsupervised models: per-feature weights of the error that makes the score, 1 / each
+    /// feature's mean error on the validation windows (set after training; `None`, plain MSE,
+    /// while training). Old model files have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_weights: Option<Vec<f64>>,
 }
 
 /// Bounds on a model's shape, checked before any buffer is sized. Widths and features come from
@@ -143,12 +173,32 @@ impl ModelConfig {
             dense: [64, 32],
             dropout_lstm: 0.3,
             dropout_head: 0.2,
+            error_weights: None,
         }
     }
 
+    /// The same model trained without labels: the autoencoder reconstructs, the others forecast.
     pub fn unsupervised(mut self) -> Self {
-        self.objective = Objective::Reconstruction;
+        self.objective = Objective::unsupervised_for(self.arch);
         self
+    }
+
+    /// K, the head's outputs per sample: 1 logit, or a forecast of the F features.
+    pub fn head_outputs(&self) -> usize {
+        if self.objective == Objective::Forecast {
+            self.features
+        } else {
+            1
+        }
+    }
+
+    /// The fewest time steps a window may have: a forecaster needs a row to forecast from.
+    pub fn min_steps(&self) -> usize {
+        if self.objective == Objective::Forecast {
+            2
+        } else {
+            1
+        }
     }
 
     pub fn validate(&self) -> Result<()> {
@@ -178,11 +228,28 @@ impl ModelConfig {
                 return Err(Error::config(format!("dropout rate {rate} is outside [0, 1)")));
             }
         }
-        if self.objective == Objective::Reconstruction && self.arch != Arch::Autoencoder {
+        if self.objective.is_unsupervised() && self.objective != Objective::unsupervised_for(self.arch) {
             return Err(Error::config(format!(
-                "the {} model cannot train unsupervised; use the autoencoder",
-                self.arch
+                "the {} model trains unsupervised as a {}, not as a {}",
+                self.arch,
+                if self.arch == Arch::Autoencoder { "reconstruction" } else { "forecast" },
+                if self.arch == Arch::Autoencoder { "forecast" } else { "reconstruction" },
             )));
+        }
+        if let Some(w) = &self.error_weights {
+            if !self.objective.is_unsupervised() {
+                return Err(Error::config("error weights belong to an unsupervised model only"));
+            }
+            if w.len() != self.features {
+                return Err(Error::config(format!(
+                    "{} error weights for {} features; there must be one per feature",
+                    w.len(),
+                    self.features
+                )));
+            }
+            if let Some(bad) = w.iter().find(|v| !(v.is_finite() && **v > 0.0)) {
+                return Err(Error::config(format!("error weights must be positive and finite, found {bad}")));
+            }
         }
         Ok(())
     }
@@ -212,11 +279,19 @@ enum Net {
     Autoencoder(Autoencoder),
 }
 
-/// Per-pass buffers of a model, reused across calls. Variants differ in size, but a model
-/// has one workspace per thread, made once: boxing would buy nothing.
+/// Per-pass buffers of a model, reused across calls: the network's caches and, for a
+/// forecaster, those of its error.
+#[derive(Clone, Debug)]
+pub struct Workspace<F> {
+    net: NetCache<F>,
+    forecast: ForecastCache<F>,
+}
+
+/// Variants differ in size, but a model has one workspace per thread, made once: boxing
+/// would buy nothing.
 #[derive(Clone, Debug)]
 #[allow(clippy::large_enum_variant)]
-pub enum Workspace<F> {
+enum NetCache<F> {
     Standard(standard::Cache<F>),
     Bidirectional(bidirectional::Cache<F>),
     Attention(attention::Cache<F>),
@@ -228,11 +303,11 @@ impl<F: Float> Workspace<F> {
     /// [`Weights`](crate::params::Weights)); layers then keep their transposed weights while
     /// it stays the same. `None` (the default) rebuilds them every pass.
     pub fn set_weights_generation(&mut self, generation: Option<u64>) {
-        match self {
-            Workspace::Standard(c) => c.set_weights_generation(generation),
-            Workspace::Bidirectional(c) => c.set_weights_generation(generation),
-            Workspace::Attention(c) => c.set_weights_generation(generation),
-            Workspace::Autoencoder(c) => c.set_weights_generation(generation),
+        match &mut self.net {
+            NetCache::Standard(c) => c.set_weights_generation(generation),
+            NetCache::Bidirectional(c) => c.set_weights_generation(generation),
+            NetCache::Attention(c) => c.set_weights_generation(generation),
+            NetCache::Autoencoder(c) => c.set_weights_generation(generation),
         }
     }
 
@@ -240,22 +315,35 @@ impl<F: Float> Workspace<F> {
     /// its work) when only the gradient of the input is wanted; the parameter gradients it
     /// returns are then incomplete.
     pub fn set_input_gradients_only(&mut self, on: bool) {
-        match self {
-            Workspace::Standard(c) => c.set_input_gradients_only(on),
-            Workspace::Bidirectional(c) => c.set_input_gradients_only(on),
-            Workspace::Attention(c) => c.set_input_gradients_only(on),
-            Workspace::Autoencoder(c) => c.set_input_gradients_only(on),
+        match &mut self.net {
+            NetCache::Standard(c) => c.set_input_gradients_only(on),
+            NetCache::Bidirectional(c) => c.set_input_gradients_only(on),
+            NetCache::Attention(c) => c.set_input_gradients_only(on),
+            NetCache::Autoencoder(c) => c.set_input_gradients_only(on),
         }
     }
 
     /// Lets bidirectional layers run their two directions on two threads in the forward
     /// pass (see [`crate::nn::BiLstmCache::set_parallel_directions`]).
     pub fn set_parallel_directions(&mut self, parallel: bool) {
+        match &mut self.net {
+            NetCache::Standard(_) => {}
+            NetCache::Bidirectional(c) => c.set_parallel_directions(parallel),
+            NetCache::Attention(c) => c.set_parallel_directions(parallel),
+            NetCache::Autoencoder(c) => c.set_parallel_directions(parallel),
+        }
+    }
+
+}
+
+impl<F: Float> NetCache<F> {
+    /// The head's outputs `(B, K)` of the last forward pass (`None` for the autoencoder).
+    fn head_out(&self) -> Option<&[F]> {
         match self {
-            Workspace::Standard(_) => {}
-            Workspace::Bidirectional(c) => c.set_parallel_directions(parallel),
-            Workspace::Attention(c) => c.set_parallel_directions(parallel),
-            Workspace::Autoencoder(c) => c.set_parallel_directions(parallel),
+            NetCache::Standard(c) => Some(&c.head().out),
+            NetCache::Bidirectional(c) => Some(&c.head().out),
+            NetCache::Attention(c) => Some(&c.head().out),
+            NetCache::Autoencoder(_) => None,
         }
     }
 }
@@ -294,16 +382,18 @@ impl Model {
     }
 
     pub fn workspace<F: Float>(&self) -> Workspace<F> {
-        match &self.net {
-            Net::Standard(_) => Workspace::Standard(Default::default()),
-            Net::Bidirectional(_) => Workspace::Bidirectional(Default::default()),
-            Net::Attention(_) => Workspace::Attention(Default::default()),
-            Net::Autoencoder(_) => Workspace::Autoencoder(Default::default()),
-        }
+        let net = match &self.net {
+            Net::Standard(_) => NetCache::Standard(Default::default()),
+            Net::Bidirectional(_) => NetCache::Bidirectional(Default::default()),
+            Net::Attention(_) => NetCache::Attention(Default::default()),
+            Net::Autoencoder(_) => NetCache::Autoencoder(Default::default()),
+        };
+        Workspace { net, forecast: ForecastCache::default() }
     }
 
     /// Forward pass over `x (T, B, F)`; returns the outputs `(B)` (see the module docs).
-    /// `dropout: None` is inference.
+    /// `dropout: None` is inference. A forecaster reads rows `0..T−1` of each window and
+    /// forecasts row `T − 1`, so it needs `T ≥ 2`.
     pub fn forward<'w, F: Float>(
         &self,
         ws: &'w mut Workspace<F>,
@@ -315,11 +405,30 @@ impl Model {
     ) -> &'w [F] {
         assert_eq!(p.len(), self.layout.len(), "forward: parameter buffer does not fit the model");
         assert_eq!(x.len(), steps * batch * self.config.features, "forward: x is not (T, B, F)");
-        match (&self.net, ws) {
-            (Net::Standard(m), Workspace::Standard(c)) => m.forward(c, x, p, steps, batch, dropout),
-            (Net::Bidirectional(m), Workspace::Bidirectional(c)) => m.forward(c, x, p, steps, batch, dropout),
-            (Net::Attention(m), Workspace::Attention(c)) => m.forward(c, x, p, steps, batch, dropout),
-            (Net::Autoencoder(m), Workspace::Autoencoder(c)) => m.forward(c, x, p, steps, batch),
+        if self.config.objective == Objective::Forecast {
+            assert!(steps >= 2, "forward: a forecaster needs windows of at least 2 steps");
+            let (context, target) = x.split_at((steps - 1) * batch * self.config.features);
+            let Workspace { net, forecast } = ws;
+            let prediction = self.net_forward(net, p, context, steps - 1, batch, dropout);
+            return forecast.forward(prediction, target, batch, self.config.error_weights.as_deref());
+        }
+        self.net_forward(&mut ws.net, p, x, steps, batch, dropout)
+    }
+
+    fn net_forward<'w, F: Float>(
+        &self,
+        net: &'w mut NetCache<F>,
+        p: &[F],
+        x: &[F],
+        steps: usize,
+        batch: usize,
+        dropout: Option<DropoutSeed>,
+    ) -> &'w [F] {
+        match (&self.net, net) {
+            (Net::Standard(m), NetCache::Standard(c)) => m.forward(c, x, p, steps, batch, dropout),
+            (Net::Bidirectional(m), NetCache::Bidirectional(c)) => m.forward(c, x, p, steps, batch, dropout),
+            (Net::Attention(m), NetCache::Attention(c)) => m.forward(c, x, p, steps, batch, dropout),
+            (Net::Autoencoder(m), NetCache::Autoencoder(c)) => m.forward(c, x, p, steps, batch),
             _ => panic!("workspace belongs to another architecture"),
         }
     }
@@ -337,38 +446,79 @@ impl Model {
         dx: Option<&mut [F]>,
     ) {
         assert_eq!(g.len(), self.layout.len(), "backward: gradient buffer does not fit the model");
-        match (&self.net, ws) {
-            (Net::Standard(m), Workspace::Standard(c)) => m.backward(c, g, p, x, d_out, dx),
-            (Net::Bidirectional(m), Workspace::Bidirectional(c)) => m.backward(c, g, p, x, d_out, dx),
-            (Net::Attention(m), Workspace::Attention(c)) => m.backward(c, g, p, x, d_out, dx),
-            (Net::Autoencoder(m), Workspace::Autoencoder(c)) => m.backward(c, g, p, x, d_out, dx),
+        if self.config.objective == Objective::Forecast {
+            let f = self.config.features;
+            let batch = d_out.len();
+            let steps = x.len() / (batch * f).max(1);
+            let (context, target) = x.split_at((steps - 1) * batch * f);
+            let Workspace { net, forecast } = ws;
+            let prediction = net.head_out().expect("a forecaster has a head");
+            let d_prediction = forecast.backward(d_out, prediction, target, self.config.error_weights.as_deref());
+            let dx_context = dx.map(|dx| {
+                let (dx_context, dx_target) = dx.split_at_mut(context.len());
+                // The target is an input too: ∂err/∂y = −∂err/∂p.
+                for (d, &v) in dx_target.iter_mut().zip(d_prediction) {
+                    *d -= v;
+                }
+                dx_context
+            });
+            self.net_backward(net, g, p, context, d_prediction, dx_context);
+            return;
+        }
+        self.net_backward(&mut ws.net, g, p, x, d_out, dx);
+    }
+
+    fn net_backward<F: Float>(
+        &self,
+        net: &mut NetCache<F>,
+        g: &mut [F],
+        p: &[F],
+        x: &[F],
+        d_out: &[F],
+        dx: Option<&mut [F]>,
+    ) {
+        match (&self.net, net) {
+            (Net::Standard(m), NetCache::Standard(c)) => m.backward(c, g, p, x, d_out, dx),
+            (Net::Bidirectional(m), NetCache::Bidirectional(c)) => m.backward(c, g, p, x, d_out, dx),
+            (Net::Attention(m), NetCache::Attention(c)) => m.backward(c, g, p, x, d_out, dx),
+            (Net::Autoencoder(m), NetCache::Autoencoder(c)) => m.backward(c, g, p, x, d_out, dx),
             _ => panic!("workspace belongs to another architecture"),
         }
     }
 
-    /// Anomaly score from an output: σ(logit) for classifiers, the MSE itself otherwise.
+    /// Anomaly score from an output: σ(logit) for classifiers, the error itself otherwise.
     pub fn score<F: Float>(&self, output: F) -> F {
         match self.config.objective {
             Objective::Classifier => kubelstm_kernels::scalar::sigmoid(output),
-            Objective::Reconstruction => output,
+            Objective::Reconstruction | Objective::Forecast => output,
         }
     }
 
     /// Which ReLU units of the last forward pass were active: a gradient check compares it
     /// across its stencil to detect a crossed kink.
     pub fn relu_pattern<F: Float>(&self, ws: &Workspace<F>) -> Vec<bool> {
-        match ws {
-            Workspace::Standard(c) => c.head().relu_pattern(),
-            Workspace::Bidirectional(c) => c.head().relu_pattern(),
-            Workspace::Attention(c) => c.head().relu_pattern(),
-            Workspace::Autoencoder(_) => Vec::new(),
+        match &ws.net {
+            NetCache::Standard(c) => c.head().relu_pattern(),
+            NetCache::Bidirectional(c) => c.head().relu_pattern(),
+            NetCache::Attention(c) => c.head().relu_pattern(),
+            NetCache::Autoencoder(_) => Vec::new(),
         }
     }
 
     /// The autoencoder's reconstruction `(T, B, F)` from the last forward pass.
     pub fn reconstruction<'w, F: Float>(&self, ws: &'w Workspace<F>) -> Option<&'w [F]> {
-        match ws {
-            Workspace::Autoencoder(c) => Some(c.reconstruction()),
+        match &ws.net {
+            NetCache::Autoencoder(c) => Some(c.reconstruction()),
+            _ => None,
+        }
+    }
+
+    /// The unsupervised models' per-feature errors `(B, F)` from the last forward pass
+    /// (unweighted: the score weighs them with `error_weights`); `None` for classifiers.
+    pub fn feature_errors<'w, F: Float>(&self, ws: &'w Workspace<F>) -> Option<&'w [F]> {
+        match (self.config.objective, &ws.net) {
+            (Objective::Forecast, _) => Some(&ws.forecast.parts),
+            (Objective::Reconstruction, NetCache::Autoencoder(c)) => Some(c.feature_errors()),
             _ => None,
         }
     }
@@ -388,32 +538,41 @@ impl Model {
             output_shape: shape,
             params,
         };
+        let forecast = cfg.objective == Objective::Forecast;
         let head = |input: usize| {
             let _ = input;
-            vec![
+            let mut rows = vec![
                 row("head.d1", "Dense(ReLU)", format!("(B, {d1})"), count("head.d1")),
                 row("head.ln1", "LayerNorm", format!("(B, {d1})"), count("head.ln1")),
                 row("head.drop", "Dropout", format!("(B, {d1})"), 0),
                 row("head.d2", "Dense(ReLU)", format!("(B, {d2})"), count("head.d2")),
                 row("head.ln2", "LayerNorm", format!("(B, {d2})"), count("head.ln2")),
-                row("head.out", "Dense(sigmoid)", "(B, 1)".to_string(), count("head.out")),
-            ]
+            ];
+            if forecast {
+                rows.push(row("head.out", "Dense (forecast)", format!("(B, {f})"), count("head.out")));
+                rows.push(row("error", "SquaredError(last row)", "(B, 1)".to_string(), 0));
+            } else {
+                rows.push(row("head.out", "Dense(sigmoid)", "(B, 1)".to_string(), count("head.out")));
+            }
+            rows
         };
         let mut rows = vec![row("input", "Input", format!("(B, T, {f})"), 0)];
+        // A forecaster's layers read the first T − 1 rows.
+        let t = if forecast { "T-1" } else { "T" };
         match cfg.arch {
             Arch::Standard => {
-                rows.push(row("l1", "LSTM", format!("(B, T, {a})"), count("l1")));
-                rows.push(row("drop1", "Dropout", format!("(B, T, {a})"), 0));
+                rows.push(row("l1", "LSTM", format!("(B, {t}, {a})"), count("l1")));
+                rows.push(row("drop1", "Dropout", format!("(B, {t}, {a})"), 0));
                 rows.push(row("l2", "LSTM(last)", format!("(B, {b})"), count("l2")));
                 rows.push(row("drop2", "Dropout", format!("(B, {b})"), 0));
                 rows.extend(head(b));
             }
             Arch::Bidirectional | Arch::Attention => {
-                rows.push(row("l1", "BiLSTM", format!("(B, T, {})", 2 * a), count("l1")));
-                rows.push(row("drop1", "Dropout", format!("(B, T, {})", 2 * a), 0));
+                rows.push(row("l1", "BiLSTM", format!("(B, {t}, {})", 2 * a), count("l1")));
+                rows.push(row("drop1", "Dropout", format!("(B, {t}, {})", 2 * a), 0));
                 if cfg.arch == Arch::Attention {
-                    rows.push(row("attention", "Attention(dot)", format!("(B, T, {})", 2 * a), 0));
-                    rows.push(row("concat", "Concatenate", format!("(B, T, {})", 4 * a), 0));
+                    rows.push(row("attention", "Attention(dot)", format!("(B, {t}, {})", 2 * a), 0));
+                    rows.push(row("concat", "Concatenate", format!("(B, {t}, {})", 4 * a), 0));
                 }
                 rows.push(row("l2", "BiLSTM(last)", format!("(B, {})", 2 * b), count("l2")));
                 rows.push(row("drop2", "Dropout", format!("(B, {})", 2 * b), 0));

@@ -61,7 +61,7 @@ impl Standard {
             l2: Lstm::new(layout, "l2", h1, h2, false),
             drop1: Dropout::new(cfg.dropout_lstm, 1),
             drop2: Dropout::new(cfg.dropout_lstm, 2),
-            head: Head::new(layout, h2, cfg.dense, cfg.dropout_head, 3),
+            head: Head::new(layout, h2, cfg.dense, cfg.head_outputs(), cfg.dropout_head, 3),
         }
     }
 
@@ -88,7 +88,7 @@ impl Standard {
         self.l2.forward(&mut c.l2, h1d, p, steps, batch);
         let h2d = dropout_forward(&self.drop2, &mut c.mask2, &mut c.h2d, c.l2.last(), 1, batch, dropout);
         self.head.forward(&mut c.head, h2d, p, batch, dropout);
-        &c.head.logit
+        &c.head.out
     }
 
     pub fn backward<F: Float>(

@@ -22,6 +22,7 @@ pub mod layer_norm;
 pub mod loss;
 pub mod lstm;
 pub mod repeat;
+pub mod window_error;
 
 pub use attention::{AttentionCache, SelfAttention};
 pub use bilstm::{BiLstm, BiLstmCache};
@@ -29,6 +30,7 @@ pub use dense::Dense;
 pub use dropout::Dropout;
 pub use layer_norm::{LayerNorm, LayerNormCache};
 pub use lstm::{Lstm, LstmCache, LstmOutput};
+pub use window_error::{window_error_backward, window_error_forward, ErrorShape};
 
 /// Resizes a reusable buffer to `len` elements. Keeps the allocation when it is large
 /// enough; contents are unspecified afterwards (every user overwrites them).

@@ -117,7 +117,7 @@ impl Engine {
                         shard.d_out.iter_mut().for_each(|d| *d *= share as f32);
                         f64::from(loss) * share
                     }
-                    Objective::Reconstruction => {
+                    Objective::Reconstruction | Objective::Forecast => {
                         shard.d_out.fill(1.0 / batch as f32);
                         out.iter().map(|&e| f64::from(e)).sum::<f64>() / batch as f64
                     }

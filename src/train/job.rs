@@ -28,6 +28,7 @@ use crate::models::{check_window, Arch, Model, ModelConfig, Objective};
 use crate::params::Weights;
 use crate::plot;
 use crate::prometheus::{self, PrometheusSpec, PullReader, PullSettings};
+use crate::train::calibration::{error_weights, mean_feature_errors, ErrorWeighting};
 use crate::train::{fit, Engine, EpochRecord, History, Observer, TrainOutcome, TrainSettings, Windows};
 use crate::{Error, Result};
 
@@ -56,8 +57,10 @@ pub struct JobSettings {
     pub validation_size: f64,
     pub scaler: ScalerKind,
     pub arch: Arch,
-    /// `None`: supervised, except the autoencoder on unlabelled data.
+    /// `None`: supervised on labelled data, unsupervised otherwise.
     pub objective: Option<Objective>,
+    /// How an unsupervised model's per-feature errors make its score.
+    pub error_weighting: ErrorWeighting,
     pub threshold_percentile: f64,
     pub train: TrainSettings,
     pub threads: usize,
@@ -123,6 +126,9 @@ impl Windows for SplitWindows<'_> {
     }
     fn label(&self, i: usize) -> u8 {
         self.index.label(self.series, i).unwrap_or(0)
+    }
+    fn has_labels(&self) -> bool {
+        self.series.iter().any(|s| s.labels.is_some())
     }
     fn gather(&self, ids: &[usize], x: &mut [f32]) {
         self.index.gather(self.series, self.features, ids, x)
@@ -193,7 +199,15 @@ impl Observer for Progress {
             bar.finish_and_clear();
         }
         let fmt = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.4}"));
-        let line = format!(
+        let best_note = if best { " (best so far: checkpoint saved)" } else { "" };
+        let line = if r.validation.accuracy.is_none() {
+            // No labels: the losses are what this epoch measured.
+            format!(
+                "epoch {}/{}: loss {:.6} | val_loss {:.6} | lr {:.1e} | {:.1}s, {:.0} samples/s{best_note}",
+                r.epoch, self.epochs, r.train.loss, r.validation.loss, r.learning_rate, r.seconds, r.samples_per_second,
+            )
+        } else {
+            format!(
             "epoch {}/{}: loss {:.4} acc {} auc {} | val_loss {:.4} val_acc {} val_auc {} val_precision {} val_recall {} | lr {:.1e} | {:.1}s, {:.0} samples/s{}",
             r.epoch,
             self.epochs,
@@ -208,8 +222,9 @@ impl Observer for Progress {
             r.learning_rate,
             r.seconds,
             r.samples_per_second,
-            if best { " (best so far: checkpoint saved)" } else { "" }
-        );
+            best_note
+        )
+        };
         self.line(&line);
         if best {
             // The best checkpoint on disk, so a killed or diverged run keeps its best model.
@@ -233,6 +248,14 @@ struct ThresholdFile<'a> {
 
 fn arch_description(cfg: &ModelConfig) -> String {
     let [a, b] = cfg.lstm;
+    if cfg.objective == Objective::Forecast {
+        let layers = match cfg.arch {
+            Arch::Standard => format!("standard LSTM: LSTM({a}) → LSTM({b})"),
+            Arch::Bidirectional => format!("bidirectional LSTM: BiLSTM({a}) → BiLSTM({b})"),
+            _ => format!("LSTM with self-attention: BiLSTM({a}) → attention → BiLSTM({b})"),
+        };
+        return format!("{layers} → dense head → Dense({}) (unsupervised forecaster of the next row)", cfg.features);
+    }
     match cfg.arch {
         Arch::Standard => format!("standard LSTM: LSTM({a}) → LSTM({b}) → dense head"),
         Arch::Bidirectional => format!("bidirectional LSTM: BiLSTM({a}) → BiLSTM({b}) → dense head"),
@@ -336,6 +359,19 @@ fn summary_report(
         threshold.value,
         rule_name(threshold.rule)
     );
+    if model.config.objective.is_unsupervised() {
+        let what = if model.config.objective == Objective::Forecast {
+            "the squared error of the forecast of each window's last row"
+        } else {
+            "the squared error of the reconstruction of each window"
+        };
+        let weighting = if model.config.error_weights.is_some() {
+            ", each feature's error in units of its mean on the validation windows (1 ≈ a typical window)"
+        } else {
+            ", averaged over the scaled features"
+        };
+        let _ = writeln!(s, "Score: {what}{weighting}");
+    }
     evaluation_section(&mut s, "Test set performance", evaluation);
     s
 }
@@ -414,22 +450,34 @@ pub fn run(settings: &JobSettings, interrupt: Arc<AtomicBool>) -> Result<JobResu
             ));
         }
     }
-    warnings.extend(check_lengths(&dataset.series, t, settings.label_at)?);
-    let objective = settings.objective.unwrap_or(if settings.arch == Arch::Autoencoder && !dataset.has_labels() {
-        Objective::Reconstruction
-    } else {
+    // Labels make a supervised run; without them the model learns what normal looks like.
+    let objective = settings.objective.unwrap_or(if dataset.has_labels() {
         Objective::Classifier
+    } else {
+        Objective::unsupervised_for(settings.arch)
     });
     if objective == Objective::Classifier && !dataset.has_labels() {
         return Err(Error::data(
             "the data has no labels: supervised training needs a label column (--label-column) or Kubernetes data \
-             for the labelling rules; or train unsupervised with --use-autoencoder --mode unsupervised",
+             for the labelling rules; or train unsupervised (--mode unsupervised)",
         ));
     }
-    let splits = Splits::new(
-        &dataset.series,
-        &SplitConfig::new(settings.test_size, settings.validation_size, t, settings.label_at)?,
-    )?;
+    if objective == Objective::Forecast && t < 2 {
+        return Err(Error::config(
+            "an unsupervised forecaster needs --sequence-length of at least 2: it forecasts a window's last row \
+             from the rows before it",
+        ));
+    }
+    // A forecaster's window ends with the row it forecasts: that row's label is the window's.
+    let label_at = if objective == Objective::Forecast { LabelAt::Last } else { settings.label_at };
+    warnings.extend(check_lengths(&dataset.series, t, label_at)?);
+    // Without labels a test split would measure nothing and take windows from training.
+    let split_config = if dataset.has_labels() {
+        SplitConfig::new(settings.test_size, settings.validation_size, t, label_at)?
+    } else {
+        SplitConfig::without_test(settings.validation_size, t, label_at)?
+    };
+    let splits = Splits::new(&dataset.series, &split_config)?;
     if objective == Objective::Classifier {
         splits.require_both_classes(&dataset.series)?;
     }
@@ -449,13 +497,13 @@ pub fn run(settings: &JobSettings, interrupt: Arc<AtomicBool>) -> Result<JobResu
     let (train_all, validation, test) = (split(Part::Train), split(Part::Validation), split(Part::Test));
     // Unsupervised: learn what normal looks like from normal windows only (all, without labels).
     let normal_index;
-    let train = if objective == Objective::Reconstruction && dataset.has_labels() {
+    let train = if objective.is_unsupervised() && dataset.has_labels() {
         normal_index = splits.windows(Part::Train).normal_only(series);
         SplitWindows { index: &normal_index, series, features: f }
     } else {
         split(Part::Train)
     };
-    if train.is_empty() || validation.is_empty() || test.is_empty() {
+    if train.is_empty() || validation.is_empty() || (split_config.has_test() && test.is_empty()) {
         return Err(Error::data(format!(
             "the splits hold {} training, {} validation and {} test windows; each needs at least one: \
              use more rows per pod, a shorter --sequence-length or another --test-size",
@@ -495,7 +543,7 @@ pub fn run(settings: &JobSettings, interrupt: Arc<AtomicBool>) -> Result<JobResu
         meta.prometheus = Some(spec.clone());
     }
     meta.pipeline =
-        Some(ModelPipeline { spec: dataset.pipeline().clone(), label_at: settings.label_at, scaler: scaler.clone() });
+        Some(ModelPipeline { spec: dataset.pipeline().clone(), label_at, scaler: scaler.clone() });
     let log = OpenOptions::new()
         .create(true)
         .append(true)
@@ -549,12 +597,32 @@ pub fn run(settings: &JobSettings, interrupt: Arc<AtomicBool>) -> Result<JobResu
         progress.line(&format!("early stopping: restored the weights of epoch {}", outcome.best_epoch.unwrap_or(0)));
     }
 
+    // Unsupervised: each feature's error counts in units of its mean on the (normal)
+    // validation windows; the score then compares across features (see `calibration`).
+    let mut model = model;
+    if objective.is_unsupervised() && settings.error_weighting == ErrorWeighting::PerFeature {
+        let normal_validation;
+        let calibration = if dataset.has_labels() {
+            normal_validation = splits.windows(Part::Validation).normal_only(series);
+            SplitWindows { index: &normal_validation, series, features: f }
+        } else {
+            split(Part::Validation)
+        };
+        let calibration = if calibration.is_empty() { split(Part::Validation) } else { calibration };
+        let means = mean_feature_errors(&model, &outcome.params, &calibration)?;
+        let mut config = model.config.clone();
+        config.error_weights = Some(error_weights(&means)?);
+        model = Model::new(config)?;
+        engine = Engine::new(model.clone(), settings.threads)?;
+    }
+
     // Scores of the validation split choose the threshold; the test split only measures.
     let best = Weights::new(outcome.params.clone());
     let val_scores = score_windows(&mut engine, &best, &validation);
     let test_scores = score_windows(&mut engine, &best, &test);
     let val_labels = splits.windows(Part::Validation).labels(series);
-    let test_labels = splits.windows(Part::Test).labels(series);
+    // (An empty index's labels are `Some(vec![])`: no test split means nothing to evaluate.)
+    let test_labels = splits.windows(Part::Test).labels(series).filter(|_| split_config.has_test());
     let p = settings.threshold_percentile;
     let percentile = Threshold::percentile(&val_scores, p)?;
     let (chosen, alternatives) = match (objective, &val_labels) {
@@ -610,13 +678,19 @@ pub fn run(settings: &JobSettings, interrupt: Arc<AtomicBool>) -> Result<JobResu
             &format!("Training history — {} model", model.config.arch),
         )?,
     )?;
+    // Without a test split the scores chart shows the validation windows the threshold came from.
+    let (shown, shown_scores, shown_labels) = if split_config.has_test() {
+        (Part::Test, &test_scores, test_labels.as_deref())
+    } else {
+        (Part::Validation, &val_scores, val_labels.as_deref())
+    };
     let plots = EvaluationPlots {
         arch: model.config.arch,
-        data: "test split",
-        index: splits.windows(Part::Test),
+        data: if shown == Part::Test { "test split" } else { "validation split" },
+        index: splits.windows(shown),
         series,
-        scores: &test_scores,
-        labels: test_labels.as_deref(),
+        scores: shown_scores,
+        labels: shown_labels,
         threshold: chosen.value,
     };
     write_evaluation_plots(&run, &plots, evaluation.as_ref())?;

@@ -4,6 +4,7 @@
 //! The trainer sees data only through [`Windows`], so it does not care whether windows come
 //! from a CSV, the synthetic cluster or a benchmark pool.
 
+pub mod calibration;
 pub mod engine;
 pub mod history;
 pub mod job;
@@ -24,8 +25,12 @@ pub trait Windows: Sync {
     fn steps(&self) -> usize;
     /// F, features per step.
     fn features(&self) -> usize;
-    /// Label of window `i` (0 normal, 1 anomaly).
+    /// Label of window `i` (0 normal, 1 anomaly; 0 when the windows have no labels).
     fn label(&self, i: usize) -> u8;
+    /// False when the windows carry no labels: then only losses can be measured.
+    fn has_labels(&self) -> bool {
+        true
+    }
     /// Writes windows `ids` into `x (T, B, F)` time-major, B = `ids.len()`.
     fn gather(&self, ids: &[usize], x: &mut [f32]);
 }

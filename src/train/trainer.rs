@@ -97,7 +97,7 @@ fn split_metrics(
 ) -> Result<SplitMetrics> {
     let scores: Vec<f64> = match objective {
         Objective::Classifier => outputs.iter().map(|&z| kubelstm_kernels::scalar::sigmoid(f64::from(z))).collect(),
-        Objective::Reconstruction => outputs.iter().map(|&e| f64::from(e)).collect(),
+        Objective::Reconstruction | Objective::Forecast => outputs.iter().map(|&e| f64::from(e)).collect(),
     };
     let mut m = SplitMetrics { loss, ..Default::default() };
     if scores.is_empty() || scores.iter().any(|s| !s.is_finite()) {
@@ -124,7 +124,9 @@ fn validation_loss(objective: Objective, outputs: &[f32], labels: &[u8]) -> f64 
             let mut dz = vec![0.0; z.len()];
             weighted_bce_with_logits(&mut dz, &z, &y, &w)
         }
-        Objective::Reconstruction => outputs.iter().map(|&e| f64::from(e)).sum::<f64>() / outputs.len() as f64,
+        Objective::Reconstruction | Objective::Forecast => {
+            outputs.iter().map(|&e| f64::from(e)).sum::<f64>() / outputs.len() as f64
+        }
     }
 }
 
@@ -222,13 +224,23 @@ pub fn fit(
         let train_labels: Vec<u8> = order.iter().map(|&i| train.label(i)).collect();
         let threshold = match objective {
             Objective::Classifier => 0.5,
-            Objective::Reconstruction => percentile(&train_outputs, settings.threshold_percentile)?,
+            Objective::Reconstruction | Objective::Forecast => percentile(&train_outputs, settings.threshold_percentile)?,
         };
-        let train = split_metrics(objective, train_loss, &train_outputs, &train_labels, threshold)?;
+        // Without labels the losses are all there is to measure (a 0/1 metric against
+        // all-normal stand-in labels would be noise).
+        let train = if train.has_labels() {
+            split_metrics(objective, train_loss, &train_outputs, &train_labels, threshold)?
+        } else {
+            SplitMetrics { loss: train_loss, ..Default::default() }
+        };
 
         engine.predict(&params, validation, &val_ids, 1024, &mut val_outputs);
         let val_loss = validation_loss(objective, &val_outputs, &val_labels);
-        let validation = split_metrics(objective, val_loss, &val_outputs, &val_labels, threshold)?;
+        let validation = if validation.has_labels() {
+            split_metrics(objective, val_loss, &val_outputs, &val_labels, threshold)?
+        } else {
+            SplitMetrics { loss: val_loss, ..Default::default() }
+        };
         let verdict = early.step(epoch, val_loss);
         let learning_rate = adam.config.learning_rate;
         adam.config.learning_rate = plateau.step(val_loss, learning_rate);
