@@ -70,9 +70,9 @@ pub fn window_error_backward<F: Float>(
     let scale = F::from_f64(2.0) / F::from_usize(steps * f);
     let weight = |j: usize| weights.map_or(F::ONE, |w| F::from_f64(w[j]));
     for s in 0..steps {
-        for b in 0..batch {
+        for (b, &d) in d_err.iter().enumerate() {
             let row = (s * batch + b) * f;
-            let k = d_err[b] * scale;
+            let k = d * scale;
             for j in 0..f {
                 d_p[row + j] = k * (weight(j) * (p[row + j] - y[row + j]));
             }
