@@ -11,6 +11,7 @@ mod layers;
 mod metrics;
 mod openmetrics;
 mod plot;
+mod pot;
 mod prometheus;
 mod reliability;
 mod support;
