@@ -7,6 +7,7 @@ mod detect;
 mod fixtures_pytorch;
 mod gradients;
 mod hostile;
+mod incidents;
 mod layers;
 mod metrics;
 mod openmetrics;

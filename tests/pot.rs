@@ -28,7 +28,8 @@ fn fits_at_least_as_likely_as_scipy_and_close_to_it() {
         assert!((fit.initial_threshold - t).abs() <= 1e-12 * t.abs(), "{name}: t {} vs {t}", fit.initial_threshold);
         assert_eq!(fit.excesses as u64, s["excesses"].as_u64().unwrap(), "{name}");
         assert_eq!(fit.n, scores.len());
-        let y: Vec<f64> = scores.iter().filter(|&&v| v > fit.initial_threshold).map(|v| v - fit.initial_threshold).collect();
+        let y: Vec<f64> =
+            scores.iter().filter(|&&v| v > fit.initial_threshold).map(|v| v - fit.initial_threshold).collect();
         let ours = gpd_log_likelihood(&y, fit.shape_gamma, fit.scale_sigma);
         let scipy_ll = num(s, "log_likelihood");
         // Our log-likelihood of scipy's parameters agrees with scipy's own (same formula).

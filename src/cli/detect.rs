@@ -14,8 +14,8 @@ use crate::data::{IngestReport, LabelAt};
 use crate::detect::batch::{load_for_scoring, score_dataset, BatchScorer, DEFAULT_PER_WORKER};
 use crate::detect::follow::{spawn_reader, ChannelReader};
 use crate::detect::output::Target;
-use crate::detect::{EventOptions, EventSink, WindowSink, DEFAULT_MERGE_GAP};
 use crate::detect::stream::{run_stream, ScoreBatcher, StreamSettings, StreamSink};
+use crate::detect::{EventOptions, EventSink, WindowSink, DEFAULT_MERGE_GAP};
 use crate::detect::{Format, Output, OutputOptions, ScoringModel};
 use crate::prometheus::{self, PrometheusArgs};
 use crate::{Error, Result};
@@ -257,7 +257,13 @@ pub fn run(args: Args) -> Result<Outcome> {
 }
 
 /// Scores the input (followed, pulled from Prometheus, or a file read whole) into `out`.
-fn drive<W: WindowSink>(args: &Args, settings: &Settings, model: &ScoringModel, explain: bool, mut out: W) -> Result<Driven<W>> {
+fn drive<W: WindowSink>(
+    args: &Args,
+    settings: &Settings,
+    model: &ScoringModel,
+    explain: bool,
+    mut out: W,
+) -> Result<Driven<W>> {
     let source = source_name(args, settings);
     let mut interrupted = false;
     let (pods, problems) = if args.follow {

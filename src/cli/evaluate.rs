@@ -18,7 +18,7 @@ use crate::data::{LabelSource, Series, WindowIndex};
 use crate::detect::batch::load_for_scoring;
 use crate::detect::incidents::incidents_of;
 use crate::detect::{ScoringModel, DEFAULT_MERGE_GAP};
-use crate::metrics::{event_metrics, label_segments, EventMetrics, Evaluation, PodEvents, Span, Threshold};
+use crate::metrics::{event_metrics, label_segments, Evaluation, EventMetrics, PodEvents, Span, Threshold};
 use crate::prometheus::{self, PrometheusArgs};
 use crate::train::job::{
     evaluate_windows, evaluation_section, score_windows, write_evaluation_plots, EvaluationPlots, SplitWindows,

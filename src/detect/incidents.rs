@@ -100,7 +100,7 @@ impl Incident {
     /// (largest first, the lower feature index on ties).
     pub fn top_features(&self, k: usize) -> Vec<(usize, f64)> {
         let total: f64 = self.contributions.iter().sum();
-        if !(total > 0.0) {
+        if total.is_nan() || total <= 0.0 {
             return Vec::new();
         }
         let mut order: Vec<usize> = (0..self.contributions.len()).collect();
@@ -139,8 +139,10 @@ impl Incidents {
         self.anomalies += u64::from(anomalous);
         let Some(open) = self.open.get_mut(s.key) else {
             if anomalous {
-                self.open
-                    .insert(s.key.to_owned(), Open { incident: Incident::open(s), gap: Vec::new(), last_ts: s.timestamp });
+                self.open.insert(
+                    s.key.to_owned(),
+                    Open { incident: Incident::open(s), gap: Vec::new(), last_ts: s.timestamp },
+                );
             }
             return None;
         };
@@ -162,8 +164,12 @@ impl Incidents {
     /// Closes the incidents of pods whose last window is more than `after` before `newest`
     /// (a pod that went silent, as `--evict-after` forgets it), oldest first.
     pub fn close_silent(&mut self, newest: i64, after: i64) -> Vec<Incident> {
-        let silent: Vec<String> =
-            self.open.iter().filter(|(_, o)| newest.saturating_sub(o.last_ts) > after).map(|(k, _)| k.clone()).collect();
+        let silent: Vec<String> = self
+            .open
+            .iter()
+            .filter(|(_, o)| newest.saturating_sub(o.last_ts) > after)
+            .map(|(k, _)| k.clone())
+            .collect();
         let mut closed: Vec<Incident> = silent.iter().filter_map(|k| self.open.remove(k)).map(|o| o.incident).collect();
         sort(&mut closed);
         closed
@@ -235,15 +241,19 @@ mod tests {
     #[test]
     fn peak_mean_and_contributions() {
         let mut acc = Incidents::new(0.5, 2);
-        let rows: [(i64, f32, [f32; 3]); 4] =
-            [(0, 0.6, [0.5, 0.5, 0.0]), (1, 0.2, [0.0, 0.0, 1.0]), (2, 0.9, [0.0, 1.0, 0.0]), (3, 0.9, [1.0, 0.0, 0.0])];
+        let rows: [(i64, f32, [f32; 3]); 4] = [
+            (0, 0.6, [0.5, 0.5, 0.0]),
+            (1, 0.2, [0.0, 0.0, 1.0]),
+            (2, 0.9, [0.0, 1.0, 0.0]),
+            (3, 0.9, [1.0, 0.0, 0.0]),
+        ];
         for (t, score, shares) in rows {
             assert!(acc.push(&Scored { key: "p", timestamp: t, score, shares: &shares }).is_none());
         }
         let i = acc.finish().pop().unwrap();
         assert_eq!((i.start, i.end, i.windows, i.anomalous, i.peak_at), (0, 3, 4, 3, 2));
         assert_eq!(i.peak_score, 0.9);
-        assert!((i.mean_score() - (0.6 + 0.2 + 0.9 + 0.9) as f64 / 4.0).abs() < 1e-6);
+        assert!((i.mean_score() - (0.6 + 0.2 + 0.9 + 0.9) / 4.0).abs() < 1e-6);
         // Contributions 0.3+0.9 = 1.2, 0.3+0.9 = 1.2, 0.2: the tie goes to the lower index.
         let top = i.top_features(2);
         assert_eq!(top.iter().map(|t| t.0).collect::<Vec<_>>(), vec![0, 1]);

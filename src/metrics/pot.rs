@@ -81,7 +81,7 @@ const GRID: usize = 200;
 
 /// Log-likelihood of a GPD(γ, σ) for excesses `y` (all > 0); `-inf` outside the support.
 pub fn gpd_log_likelihood(y: &[f64], gamma: f64, sigma: f64) -> f64 {
-    if !(sigma > 0.0) {
+    if sigma.is_nan() || sigma <= 0.0 {
         return f64::NEG_INFINITY;
     }
     let n = y.len() as f64;
@@ -91,7 +91,7 @@ pub fn gpd_log_likelihood(y: &[f64], gamma: f64, sigma: f64) -> f64 {
     let mut s = 0.0;
     for &v in y {
         let u = gamma * v / sigma;
-        if !(u > -1.0) {
+        if u.is_nan() || u <= -1.0 {
             return f64::NEG_INFINITY;
         }
         s += u.ln_1p();
@@ -108,14 +108,14 @@ fn profile(y: &[f64], mean: f64, x: f64) -> Option<(f64, f64, f64)> {
     let mut s = 0.0;
     for &v in y {
         let u = x * v;
-        if !(u > -1.0) {
+        if u.is_nan() || u <= -1.0 {
             return None;
         }
         s += u.ln_1p();
     }
     let gamma = s / n;
     let sigma = gamma / x;
-    if gamma < -1.0 || !(sigma > 0.0) || !sigma.is_finite() {
+    if gamma < -1.0 || !sigma.is_finite() || sigma <= 0.0 {
         return None;
     }
     // −N ln σ − (1 + 1/γ) N γ = −N (ln σ + γ + 1)
@@ -198,11 +198,10 @@ pub fn pot_threshold(calibration_scores: &[f64], risk: f64, initial_quantile: f6
     }
     check_finite(calibration_scores, "calibration scores")?;
     let n = calibration_scores.len();
-    let (lo, hi) = calibration_scores.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+    let (lo, hi) =
+        calibration_scores.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
     if lo == hi {
-        return Err(Error::data(format!(
-            "POT: all {n} calibration scores are equal ({lo}): there is no tail to fit"
-        )));
+        return Err(Error::data(format!("POT: all {n} calibration scores are equal ({lo}): there is no tail to fit")));
     }
     let t = percentile(calibration_scores, initial_quantile * 100.0)?;
     let y: Vec<f64> = calibration_scores.iter().filter(|&&s| s > t).map(|&s| s - t).collect();
@@ -225,11 +224,8 @@ pub fn pot_threshold(calibration_scores: &[f64], risk: f64, initial_quantile: f6
     }
     let (gamma, sigma) = fit_gpd(&y);
     let ratio = risk * n as f64 / nt as f64;
-    let threshold = if gamma.abs() < GAMMA_ZERO {
-        t - sigma * ratio.ln()
-    } else {
-        t + sigma / gamma * (ratio.powf(-gamma) - 1.0)
-    };
+    let threshold =
+        if gamma.abs() < GAMMA_ZERO { t - sigma * ratio.ln() } else { t + sigma / gamma * (ratio.powf(-gamma) - 1.0) };
     Ok(PotFit {
         threshold,
         risk,
