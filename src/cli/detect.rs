@@ -15,6 +15,7 @@ use crate::detect::batch::{load_for_scoring, score_dataset, BatchScorer, DEFAULT
 use crate::detect::follow::{spawn_reader, ChannelReader};
 use crate::detect::output::Target;
 use crate::detect::stream::{run_stream, ScoreBatcher, StreamSettings, StreamSink};
+use crate::detect::{EventOptions, EventSink, WindowSink, DEFAULT_MERGE_GAP};
 use crate::detect::{Format, Output, OutputOptions, ScoringModel};
 use crate::prometheus::{self, PrometheusArgs};
 use crate::{Error, Result};
@@ -25,6 +26,8 @@ Scores: the score written at a row is that of the window of the pod's last T row
 For a classifier trained with --label-at next (the default) it is the probability that the pod's \
 NEXT sample is anomalous; with --label-at last, that this sample is; for the unsupervised \
 autoencoder it is the window's reconstruction error. `kubelstm inspect RUN_DIR` says which.
+
+Incidents (--events): each pod's anomalous windows are merged into incidents, one record per incident (pod, start, end, duration, windows, peak score and when, mean score, the features that contributed most); up to --merge-gap normal windows in a row inside an incident do not end it. With --follow an incident is written when it closes, and the open ones when the input ends.
 
 Exit codes: 0 success; 1 with --fail-on-anomaly when a score reached the threshold; 2 on error.")]
 pub struct Args {
@@ -53,6 +56,14 @@ pub struct Args {
     /// until Ctrl-C) and write each score as soon as its pod has a full window.
     #[arg(long)]
     pub follow: bool,
+    /// Write one record per incident (a pod's anomalous windows merged) instead of one per window.
+    #[arg(long)]
+    pub events: bool,
+    /// With --events: normal windows in a row that still join two anomalous runs into one
+    /// incident (a fault's score dips under the threshold for a window or two; 0: every run is
+    /// its own incident).
+    #[arg(long, default_value_t = DEFAULT_MERGE_GAP, value_name = "N", requires = "events")]
+    pub merge_gap: usize,
     /// Exit with code 1 when any score reaches the threshold.
     #[arg(long)]
     pub fail_on_anomaly: bool,
@@ -174,28 +185,86 @@ fn report_problems(report: &IngestReport) -> String {
     s
 }
 
+/// What a driver did with its sink.
+struct Driven<W> {
+    out: W,
+    pods: usize,
+    problems: String,
+    interrupted: bool,
+}
+
 pub fn run(args: Args) -> Result<Outcome> {
     let settings = args.settings()?;
     let started = Instant::now();
     let model = ScoringModel::load(&args.model)?;
     let threshold = settings.threshold.unwrap_or(model.threshold());
-    let opts = OutputOptions {
-        format: args.format,
-        threshold,
-        top_features: args.top_features.min(model.features()),
-        feature_names: model.feature_names().to_vec(),
-        key_names: model.key_names(),
-        has_time: model.has_time(),
-        horizon: model.horizon(),
-        evict_after: args.follow.then_some(settings.evict_after),
-    };
-    let explain = opts.top_features > 0;
+    let top_features = args.top_features.min(model.features());
+    let explain = top_features > 0;
     let target = match &args.output {
         Some(path) => Target::File { path: path.clone(), atomic: !args.follow },
         None => Target::Stdout,
     };
-    let source = source_name(&args, &settings);
-    let mut out = Output::new(opts, target)?;
+    let evict_after = args.follow.then_some(settings.evict_after);
+    let (pods, problems, interrupted, (windows, anomalies), incidents) = if args.events {
+        let opts = EventOptions {
+            format: args.format,
+            threshold,
+            merge_gap: args.merge_gap,
+            top_features,
+            feature_names: model.feature_names().to_vec(),
+            key_names: model.key_names(),
+            has_time: model.has_time(),
+            close_after: evict_after,
+        };
+        let d = drive(&args, &settings, &model, explain, EventSink::new(opts, &target)?)?;
+        let (counts, written) = (d.out.counts(), d.out.written);
+        d.out.finish()?;
+        (d.pods, d.problems, d.interrupted, counts, Some(written))
+    } else {
+        let opts = OutputOptions {
+            format: args.format,
+            threshold,
+            top_features,
+            feature_names: model.feature_names().to_vec(),
+            key_names: model.key_names(),
+            has_time: model.has_time(),
+            horizon: model.horizon(),
+            evict_after,
+        };
+        let d = drive(&args, &settings, &model, explain, Output::new(opts, target)?)?;
+        let counts = d.out.counts();
+        d.out.finish()?;
+        (d.pods, d.problems, d.interrupted, counts, None)
+    };
+    if !args.quiet {
+        eprint!("{problems}");
+        let merged = incidents.map_or(String::new(), |n| format!(", merged into {n} incidents"));
+        eprintln!(
+            "scored {windows} windows of {pods} {} in {:.2} s: {anomalies} at or above the threshold {threshold}\
+             {merged} (score: {})",
+            if model.key_names().is_empty() { "series" } else { "pods" },
+            started.elapsed().as_secs_f64(),
+            model.horizon().describe()
+        );
+    }
+    Ok(if interrupted {
+        Outcome::Interrupted
+    } else if args.fail_on_anomaly && anomalies > 0 {
+        Outcome::AnomalyFound
+    } else {
+        Outcome::Success
+    })
+}
+
+/// Scores the input (followed, pulled from Prometheus, or a file read whole) into `out`.
+fn drive<W: WindowSink>(
+    args: &Args,
+    settings: &Settings,
+    model: &ScoringModel,
+    explain: bool,
+    mut out: W,
+) -> Result<Driven<W>> {
+    let source = source_name(args, settings);
     let mut interrupted = false;
     let (pods, problems) = if args.follow {
         let stop = Arc::new(AtomicBool::new(false));
@@ -210,9 +279,9 @@ pub fn run(args: Args) -> Result<Outcome> {
                 }
             });
         }
-        let rx = spawn_reader(open_input(&args, &settings)?, tail, stop.clone());
+        let rx = spawn_reader(open_input(args, settings)?, tail, stop.clone());
         // Windows are scored in batches while input keeps coming, and at once when it pauses.
-        let batcher = ScoreBatcher::new(&model, settings.threads, DEFAULT_PER_WORKER * settings.threads, explain)?;
+        let batcher = ScoreBatcher::new(model, settings.threads, DEFAULT_PER_WORKER * settings.threads, explain)?;
         let sink = RefCell::new(StreamSink { batcher, out });
         let failed: RefCell<Option<Error>> = RefCell::new(None);
         let reader = ChannelReader::new(rx, || {
@@ -224,7 +293,7 @@ pub fn run(args: Args) -> Result<Outcome> {
         });
         let stream_settings =
             StreamSettings { skip_bad_rows: args.skip_bad_rows, explain, evict_after: Some(settings.evict_after) };
-        let summary = match run_stream(reader, &source, &model, stream_settings, &sink) {
+        let summary = match run_stream(reader, &source, model, stream_settings, &sink) {
             Ok(summary) => summary,
             Err(e) => return Err(failed.into_inner().unwrap_or(e)),
         };
@@ -242,45 +311,27 @@ pub fn run(args: Args) -> Result<Outcome> {
         let pull = prometheus::open_for_scoring(&args.source, model.loaded.meta.prometheus.as_ref(), "-1h", lookback)?;
         let from = pull.from;
         let (dataset, _, stats) = prometheus::load_pull(pull.reader, &pull.source, |r| {
-            load_for_scoring(r, &pull.source, &model, args.skip_bad_rows)
+            load_for_scoring(r, &pull.source, model, args.skip_bad_rows)
         })?;
         let problems = report_problems(&dataset.report) + &format!("{}\n", prometheus::describe(&pull.url, &stats));
-        let mut scorer = BatchScorer::new(&model, settings.threads)?;
+        let mut scorer = BatchScorer::new(model, settings.threads)?;
         score_dataset(
             &mut scorer,
             &dataset,
-            &model,
+            model,
             explain,
             |s| if s.timestamp >= from { out.write(s) } else { Ok(()) },
         )?;
         (dataset.series.len(), problems)
     } else {
-        let dataset = load_for_scoring(open_input(&args, &settings)?, &source, &model, args.skip_bad_rows)?;
+        let dataset = load_for_scoring(open_input(args, settings)?, &source, model, args.skip_bad_rows)?;
         let mut problems = report_problems(&dataset.report);
         for w in check_lengths(&dataset.series, model.steps(), LabelAt::Last)? {
             problems += &format!("warning: {w}\n");
         }
-        let mut scorer = BatchScorer::new(&model, settings.threads)?;
-        score_dataset(&mut scorer, &dataset, &model, explain, |s| out.write(s))?;
+        let mut scorer = BatchScorer::new(model, settings.threads)?;
+        score_dataset(&mut scorer, &dataset, model, explain, |s| out.write(s))?;
         (dataset.series.len(), problems)
     };
-    let (windows, anomalies) = (out.windows, out.anomalies);
-    out.finish()?;
-    if !args.quiet {
-        eprint!("{problems}");
-        eprintln!(
-            "scored {windows} windows of {pods} {} in {:.2} s: {anomalies} at or above the threshold {threshold} \
-             (score: {})",
-            if model.key_names().is_empty() { "series" } else { "pods" },
-            started.elapsed().as_secs_f64(),
-            model.horizon().describe()
-        );
-    }
-    Ok(if interrupted {
-        Outcome::Interrupted
-    } else if args.fail_on_anomaly && anomalies > 0 {
-        Outcome::AnomalyFound
-    } else {
-        Outcome::Success
-    })
+    Ok(Driven { out, pods, problems, interrupted })
 }

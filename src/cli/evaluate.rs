@@ -14,10 +14,11 @@ use super::Outcome;
 use crate::artifacts::{RunFolder, RunStatus};
 use crate::data::hashing::HashingReader;
 use crate::data::windows::check_lengths;
-use crate::data::{LabelSource, WindowIndex};
+use crate::data::{LabelSource, Series, WindowIndex};
 use crate::detect::batch::load_for_scoring;
-use crate::detect::ScoringModel;
-use crate::metrics::{Evaluation, Threshold};
+use crate::detect::incidents::incidents_of;
+use crate::detect::{ScoringModel, DEFAULT_MERGE_GAP};
+use crate::metrics::{event_metrics, label_segments, Evaluation, EventMetrics, PodEvents, Span, Threshold};
 use crate::prometheus::{self, PrometheusArgs};
 use crate::train::job::{
     evaluate_windows, evaluation_section, score_windows, write_evaluation_plots, EvaluationPlots, SplitWindows,
@@ -40,6 +41,10 @@ pub struct Args {
     /// Decision threshold (default: the model's).
     #[arg(long, value_name = "X")]
     pub threshold: Option<f64>,
+    /// Normal windows in a row that still join two anomalous runs into one incident, for the
+    /// event metrics (as `detect --events --merge-gap`).
+    #[arg(long, default_value_t = DEFAULT_MERGE_GAP, value_name = "N")]
+    pub merge_gap: usize,
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
@@ -55,7 +60,84 @@ pub struct Args {
 pub struct EvaluateResult {
     pub dir: PathBuf,
     pub evaluation: Evaluation,
+    pub events: EventMetrics,
     pub summary: String,
+}
+
+/// Event metrics of `scores (W,)` over the windows of `index`: each window is placed at its
+/// label row (the row its score is about: the next one for `--label-at next`), the windows of
+/// a pod are merged into incidents at `threshold`, and the labelled segments are the runs of
+/// label-1 rows from the first window's label row on (earlier rows are never scored).
+fn events_of(
+    index: &WindowIndex,
+    series: &[Series],
+    scores: &[f64],
+    threshold: f64,
+    merge_gap: usize,
+    has_time: bool,
+) -> EventMetrics {
+    let mut pods: Vec<PodEvents> = vec![PodEvents::default(); series.len()];
+    let mut first: Vec<Option<usize>> = vec![None; series.len()];
+    let mut last = vec![0usize; series.len()];
+    for w in &index.windows {
+        let (i, row) = (w.series as usize, index.label_row(*w));
+        first[i].get_or_insert(row);
+        last[i] = row;
+    }
+    let mut pod_seconds = 0i64;
+    for (i, s) in series.iter().enumerate() {
+        let Some(from) = first[i] else { continue };
+        if let Some(labels) = &s.labels {
+            pods[i].segments = label_segments(&s.timestamps[from..], &labels[from..]);
+        }
+        pod_seconds += s.timestamps[last[i]] - s.timestamps[from];
+    }
+    // The windows of a series are consecutive in the index, in time order.
+    let mut start = 0;
+    while start < index.windows.len() {
+        let i = index.windows[start].series;
+        let end = start + index.windows[start..].iter().take_while(|w| w.series == i).count();
+        let s = &series[i as usize];
+        let windows = index.windows[start..end]
+            .iter()
+            .zip(&scores[start..end])
+            .map(|(w, &score)| ("", s.timestamps[index.label_row(*w)], score as f32)); // widened f32s: exact
+        pods[i as usize].incidents =
+            incidents_of(windows, threshold, merge_gap).iter().map(|inc| Span::new(inc.start, inc.end)).collect();
+        start = end;
+    }
+    event_metrics(&pods, has_time.then_some(pod_seconds as f64 / 86_400.0))
+}
+
+fn event_section(out: &mut String, m: &EventMetrics, merge_gap: usize, has_time: bool) {
+    let opt = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.4}"));
+    let unit = if has_time { "s" } else { " rows" };
+    let delay = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.0}{unit}"));
+    let _ = writeln!(out, "\nEvents (incidents of each pod's anomalous windows, --merge-gap {merge_gap}):");
+    let _ = writeln!(
+        out,
+        "  labelled segments: {}, found: {} (event recall {})",
+        m.segments,
+        m.segments_found,
+        opt(m.recall)
+    );
+    let _ = writeln!(
+        out,
+        "  incidents: {}, overlapping a segment: {} (event precision {}), false: {}",
+        m.incidents,
+        m.true_incidents,
+        opt(m.precision),
+        m.false_incidents
+    );
+    let _ = writeln!(out, "  detection delay: mean {}, median {}", delay(m.mean_delay), delay(m.median_delay));
+    match (m.false_incidents_per_pod_day, m.pod_days) {
+        (Some(r), Some(d)) => {
+            let _ = writeln!(out, "  false incidents per pod-day: {r:.3} (over {d:.2} pod-days)");
+        }
+        _ => {
+            let _ = writeln!(out, "  false incidents per pod-day: n/a (no time column)");
+        }
+    }
 }
 
 fn no_labels(model: &ScoringModel, data: &Path) -> Error {
@@ -119,6 +201,8 @@ pub fn evaluate(args: &Args) -> Result<EvaluateResult> {
         None => (saved.chosen, saved.alternatives.clone(), saved.chosen_on.clone()),
     };
     let evaluation = evaluate_windows(&index, &dataset.series, &labels, &scores, chosen, &alternatives)?;
+    let has_time = model.has_time();
+    let events = events_of(&index, &dataset.series, &scores, chosen.value, args.merge_gap, has_time);
 
     let out_dir = args.output_dir.clone().unwrap_or_else(|| model.dir().clone());
     let folder = RunFolder::create_named(&out_dir, "evaluation")?;
@@ -134,6 +218,8 @@ pub fn evaluate(args: &Args) -> Result<EvaluateResult> {
             "threshold_chosen_on": chosen_on,
             "ingest": dataset.report,
             "evaluation": evaluation,
+            "events": events,
+            "merge_gap": args.merge_gap,
         }),
     )?;
     let mut summary = String::new();
@@ -160,6 +246,7 @@ pub fn evaluate(args: &Args) -> Result<EvaluateResult> {
         None => source.clone(),
     };
     evaluation_section(&mut summary, &format!("Performance on {data_name}"), Some(&evaluation));
+    event_section(&mut summary, &events, args.merge_gap, has_time);
     folder.write("summary_report.txt", summary.as_bytes())?;
     let plots = EvaluationPlots {
         arch: model.arch(),
@@ -175,7 +262,7 @@ pub fn evaluate(args: &Args) -> Result<EvaluateResult> {
         RunStatus::Complete,
         &format!("evaluated {} windows in {:.1} s", index.len(), started.elapsed().as_secs_f64()),
     )?;
-    Ok(EvaluateResult { dir: folder.path().to_path_buf(), evaluation, summary })
+    Ok(EvaluateResult { dir: folder.path().to_path_buf(), evaluation, events, summary })
 }
 
 pub fn run(args: Args) -> Result<Outcome> {

@@ -37,19 +37,32 @@
 //! The per-feature **shares** explain a score: gradient × input, `Σ_t |∂z/∂x_{t,f} · x_{t,f}|`,
 //! for the classifiers, and the per-feature reconstruction error for the autoencoder, each
 //! divided by its window total (see [`scorer`]).
+//!
+//! ## Incidents
+//!
+//! With `--events` the scored windows go to an [`EventSink`] instead of an [`Output`]: the
+//! [`Incidents`] accumulator merges each pod's anomalous windows into incidents (a gap of up
+//! to `--merge-gap` normal windows joins two) and one record per incident is written when it
+//! closes. Both are [`WindowSink`]s, so the drivers do not know which they feed.
 
 pub mod batch;
 pub mod columns;
+pub mod event_output;
 pub mod follow;
 pub mod fuzz;
+pub mod incidents;
 pub mod model;
 pub mod output;
 pub mod scorer;
+pub mod sink;
 pub mod stream;
 
 pub use batch::BatchScorer;
+pub use event_output::{EventOptions, EventSink};
 pub use fuzz::fuzz_stream;
+pub use incidents::{Incident, Incidents, DEFAULT_MERGE_GAP};
 pub use model::{Horizon, ScoringModel};
 pub use output::{Format, Output, OutputOptions, Scored};
 pub use scorer::{top_features, Scorer};
+pub use sink::WindowSink;
 pub use stream::StreamScorer;

@@ -293,7 +293,7 @@ impl Output {
     }
 
     /// Appends `field` to `line` as one CSV field, quoted when it needs to be.
-    fn push_csv_field(line: &mut String, field: &str) {
+    pub(crate) fn push_csv_field(line: &mut String, field: &str) {
         if field.contains([',', '"', '\n', '\r']) || field.starts_with(' ') || field.ends_with(' ') {
             line.push('"');
             for c in field.chars() {

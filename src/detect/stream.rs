@@ -23,6 +23,7 @@ use super::columns::check_header;
 use super::model::ScoringModel;
 use super::output::{Output, Scored};
 use super::scorer::Scorer;
+use super::sink::WindowSink;
 use crate::data::csv_ingest::{csv_reader, map_csv_error, unclosed_quote, with_skip_hint, KEY_SEPARATOR};
 use crate::data::schema::clean_header;
 use crate::data::{FeatureStream, IngestReport, RowParser, Scaler};
@@ -268,7 +269,7 @@ impl ScoreBatcher {
     }
 
     /// Queues a window; scores the queue into `out` when it is full.
-    pub fn queue(&mut self, w: &StreamWindow<'_>, out: &mut Output) -> Result<()> {
+    pub fn queue(&mut self, w: &StreamWindow<'_>, out: &mut impl WindowSink) -> Result<()> {
         let tf = self.steps * self.width;
         let i = self.len;
         self.x[i * tf..(i + 1) * tf].copy_from_slice(w.x);
@@ -283,7 +284,7 @@ impl ScoreBatcher {
     }
 
     /// Scores the queued windows and writes them to `out`, in the order they were queued.
-    pub fn flush(&mut self, out: &mut Output) -> Result<()> {
+    pub fn flush(&mut self, out: &mut impl WindowSink) -> Result<()> {
         let (n, f, tf) = (self.len, self.width, self.steps * self.width);
         if n == 0 {
             return Ok(());
@@ -305,12 +306,12 @@ impl ScoreBatcher {
 
 /// Where a stream's windows go: the batcher and the output, shared with whoever calls
 /// [`StreamSink::idle`] when the input pauses.
-pub struct StreamSink {
+pub struct StreamSink<W = Output> {
     pub batcher: ScoreBatcher,
-    pub out: Output,
+    pub out: W,
 }
 
-impl StreamSink {
+impl<W: WindowSink> StreamSink<W> {
     /// The input paused: score what is queued and make the output visible.
     pub fn idle(&mut self) -> Result<()> {
         self.batcher.flush(&mut self.out)?;
@@ -318,7 +319,7 @@ impl StreamSink {
     }
 
     /// The stream ended: score what is queued; the output is the caller's to finish.
-    pub fn finish(mut self) -> Result<Output> {
+    pub fn finish(mut self) -> Result<W> {
         self.batcher.flush(&mut self.out)?;
         Ok(self.out)
     }
@@ -345,12 +346,12 @@ pub struct StreamSummary {
 /// Reads CSV records from `input` (header first) and queues each completed window in `sink`,
 /// which scores and writes them in batches. `sink` is shared with whoever calls its `idle`
 /// while the input waits (see [`super::follow`]); after the last record the queue is scored.
-pub fn run_stream<R: Read>(
+pub fn run_stream<R: Read, W: WindowSink>(
     input: R,
     source: &str,
     model: &ScoringModel,
     settings: StreamSettings,
-    sink: &RefCell<StreamSink>,
+    sink: &RefCell<StreamSink<W>>,
 ) -> Result<StreamSummary> {
     let mut rdr = csv_reader(input);
     let mut record = csv::StringRecord::new();

@@ -1,0 +1,300 @@
+//! `detect --events`: scored windows merged into incidents ([`Incidents`]) and written one
+//! record per incident, when it closes (with `--follow` as soon as it does; incidents still open
+//! at the end of the input are written then).
+//!
+//! | format | layout |
+//! |---|---|
+//! | `csv` | `namespace,pod,start,end,duration_seconds,windows,anomalous_windows,peak_score,peak_at,mean_score,threshold,feature_1,share_1,…` |
+//! | `jsonl` | `{"namespace":…,"pod":…,"start":…,"end":…,"duration_seconds":…,"windows":…,"anomalous_windows":…,"peak_score":…,"peak_at":…,"mean_score":…,"threshold":…,"top_features":[{"feature":…,"share":…}]}` |
+//!
+//! Times are written as `detect` writes a window's (RFC 3339 of the window's last row);
+//! without a time column they are row indices and the fields are `start_row`, `end_row`,
+//! `duration_rows`, `peak_row`. A feature's share is its part of the incident's summed score
+//! (Σ score × share over the incident's windows, over the total).
+//!
+//! `-o FILE` is written atomically at the end, as detect's window output is; with `--follow`
+//! it is appended to as incidents close.
+
+use std::fmt::Write as _;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
+
+use super::incidents::{Incident, Incidents};
+use super::model::key_parts;
+use super::output::{Format, Output, Scored, Target};
+use super::sink::WindowSink;
+use crate::data::time::push_rfc3339;
+use crate::{Error, Result};
+
+/// What the incident writer needs to know.
+#[derive(Clone, Debug)]
+pub struct EventOptions {
+    pub format: Format,
+    pub threshold: f64,
+    pub merge_gap: usize,
+    pub top_features: usize,
+    /// `(F,)` the model's feature names.
+    pub feature_names: Vec<String>,
+    pub key_names: Vec<String>,
+    pub has_time: bool,
+    /// With `--follow`: close a pod's incident once the newest window is this far past its last.
+    pub close_after: Option<i64>,
+}
+
+enum Dest {
+    Stdout(BufWriter<io::Stdout>),
+    File(BufWriter<File>, PathBuf),
+    /// Collected, written atomically by [`EventSink::finish`].
+    Atomic(PathBuf, Vec<u8>),
+    Memory(Vec<u8>),
+    Discard,
+}
+
+/// Incidents out of scored windows, in one format.
+pub struct EventSink {
+    incidents: Incidents,
+    opts: EventOptions,
+    dest: Dest,
+    line: String,
+    newest: i64,
+    /// Incidents written.
+    pub written: u64,
+}
+
+impl EventSink {
+    pub fn new(opts: EventOptions, target: &Target) -> Result<EventSink> {
+        if opts.format == Format::Prometheus {
+            return Err(Error::config(
+                "--events writes one record per incident: use --format csv or jsonl (the prometheus format \
+                 exposes each pod's latest score)",
+            ));
+        }
+        let dest = match target {
+            Target::Stdout => Dest::Stdout(BufWriter::new(io::stdout())),
+            Target::Discard => Dest::Discard,
+            Target::Memory => Dest::Memory(Vec::new()),
+            Target::File { path, atomic: true } => {
+                // A folder or an unreadable place fails now, before any scoring.
+                crate::artifacts::atomic_destination(path)?;
+                Dest::Atomic(path.clone(), Vec::new())
+            }
+            Target::File { path, atomic: false } => {
+                let file = File::create(path).map_err(|e| Error::io("create", path, e))?;
+                Dest::File(BufWriter::new(file), path.clone())
+            }
+        };
+        let mut sink = EventSink {
+            incidents: Incidents::new(opts.threshold, opts.merge_gap),
+            opts,
+            dest,
+            line: String::with_capacity(256),
+            newest: i64::MIN,
+            written: 0,
+        };
+        if sink.opts.format == Format::Csv {
+            sink.header();
+            sink.emit()?;
+        }
+        Ok(sink)
+    }
+
+    fn header(&mut self) {
+        let mut names: Vec<String> = self.opts.key_names.clone();
+        let time = if self.opts.has_time {
+            ["start", "end", "duration_seconds"]
+        } else {
+            ["start_row", "end_row", "duration_rows"]
+        };
+        names.extend(time.map(String::from));
+        names.extend(["windows", "anomalous_windows", "peak_score"].map(String::from));
+        names.push(if self.opts.has_time { "peak_at" } else { "peak_row" }.into());
+        names.extend(["mean_score", "threshold"].map(String::from));
+        for i in 1..=self.opts.top_features {
+            names.push(format!("feature_{i}"));
+            names.push(format!("share_{i}"));
+        }
+        self.line.clear();
+        for (i, n) in names.iter().enumerate() {
+            if i > 0 {
+                self.line.push(',');
+            }
+            Output::push_csv_field(&mut self.line, n);
+        }
+        self.line.push('\n');
+    }
+
+    fn push_time(&mut self, t: i64, quoted: bool) {
+        if !self.opts.has_time {
+            let _ = write!(self.line, "{t}");
+        } else if quoted {
+            self.line.push('"');
+            push_rfc3339(&mut self.line, t);
+            self.line.push('"');
+        } else {
+            push_rfc3339(&mut self.line, t);
+        }
+    }
+
+    fn format(&mut self, i: &Incident) {
+        let top = i.top_features(self.opts.top_features);
+        self.line.clear();
+        let json = self.opts.format == Format::Jsonl;
+        let (start, end, duration, peak) = if self.opts.has_time {
+            ("start", "end", "duration_seconds", "peak_at")
+        } else {
+            ("start_row", "end_row", "duration_rows", "peak_row")
+        };
+        if json {
+            self.line.push('{');
+            for (name, part) in self.opts.key_names.iter().zip(key_parts(&i.key)) {
+                let _ = write!(self.line, "{}:{},", json_string(name), json_string(part));
+            }
+            let _ = write!(self.line, "\"{start}\":");
+            self.push_time(i.start, true);
+            let _ = write!(self.line, ",\"{end}\":");
+            self.push_time(i.end, true);
+            let _ = write!(
+                self.line,
+                ",\"{duration}\":{},\"windows\":{},\"anomalous_windows\":{},\"peak_score\":{},\"{peak}\":",
+                i.duration(),
+                i.windows,
+                i.anomalous,
+                json_number(f64::from(i.peak_score), i.peak_score.to_string())
+            );
+            self.push_time(i.peak_at, true);
+            let mean = i.mean_score();
+            let _ = write!(
+                self.line,
+                ",\"mean_score\":{},\"threshold\":{}",
+                json_number(mean, mean.to_string()),
+                json_number(self.opts.threshold, self.opts.threshold.to_string())
+            );
+            if self.opts.top_features > 0 {
+                self.line.push_str(",\"top_features\":[");
+                for (k, &(j, share)) in top.iter().enumerate() {
+                    if k > 0 {
+                        self.line.push(',');
+                    }
+                    let _ = write!(
+                        self.line,
+                        "{{\"feature\":{},\"share\":{}}}",
+                        json_string(&self.opts.feature_names[j]),
+                        json_number(share, share.to_string())
+                    );
+                }
+                self.line.push(']');
+            }
+            self.line.push_str("}\n");
+        } else {
+            for (k, part) in key_parts(&i.key).enumerate() {
+                if k > 0 {
+                    self.line.push(',');
+                }
+                Output::push_csv_field(&mut self.line, part);
+            }
+            if !self.opts.key_names.is_empty() {
+                self.line.push(',');
+            }
+            self.push_time(i.start, false);
+            self.line.push(',');
+            self.push_time(i.end, false);
+            let _ = write!(self.line, ",{},{},{},{},", i.duration(), i.windows, i.anomalous, i.peak_score);
+            self.push_time(i.peak_at, false);
+            let _ = write!(self.line, ",{},{}", i.mean_score(), self.opts.threshold);
+            for k in 0..self.opts.top_features {
+                match top.get(k) {
+                    Some(&(j, share)) => {
+                        self.line.push(',');
+                        Output::push_csv_field(&mut self.line, &self.opts.feature_names[j]);
+                        let _ = write!(self.line, ",{share}");
+                    }
+                    None => self.line.push_str(",,"),
+                }
+            }
+            self.line.push('\n');
+        }
+    }
+
+    fn emit(&mut self) -> Result<()> {
+        let bytes = self.line.as_bytes();
+        let result = match &mut self.dest {
+            Dest::Stdout(w) => w.write_all(bytes).map_err(|e| Error::io("write", "<stdout>", e)),
+            Dest::File(w, path) => w.write_all(bytes).map_err(|e| Error::io("write", &*path, e)),
+            Dest::Atomic(_, buf) | Dest::Memory(buf) => {
+                buf.extend_from_slice(bytes);
+                Ok(())
+            }
+            Dest::Discard => Ok(()),
+        };
+        self.line.clear();
+        result
+    }
+
+    fn write_incident(&mut self, i: &Incident) -> Result<()> {
+        self.format(i);
+        self.written += 1;
+        self.emit()
+    }
+
+    /// Incidents open now (not yet written).
+    pub fn open_count(&self) -> usize {
+        self.incidents.open_count()
+    }
+
+    /// The end of the input: writes the incidents still open and completes the output.
+    /// Returns the bytes of a [`Target::Memory`] output.
+    pub fn finish(mut self) -> Result<Vec<u8>> {
+        for i in self.incidents.finish() {
+            self.write_incident(&i)?;
+        }
+        match std::mem::replace(&mut self.dest, Dest::Discard) {
+            Dest::Stdout(mut w) => w.flush().map_err(|e| Error::io("write", "<stdout>", e))?,
+            Dest::File(mut w, path) => w.flush().map_err(|e| Error::io("write", &path, e))?,
+            Dest::Atomic(path, bytes) => crate::artifacts::write_atomic(&path, &bytes)?,
+            Dest::Memory(bytes) => return Ok(bytes),
+            Dest::Discard => {}
+        }
+        Ok(Vec::new())
+    }
+}
+
+impl WindowSink for EventSink {
+    fn write(&mut self, s: &Scored<'_>) -> Result<()> {
+        self.newest = self.newest.max(s.timestamp);
+        match self.incidents.push(s) {
+            Some(i) => self.write_incident(&i),
+            None => Ok(()),
+        }
+    }
+
+    fn idle(&mut self) -> Result<()> {
+        if let Some(after) = self.opts.close_after {
+            for i in self.incidents.close_silent(self.newest, after) {
+                self.write_incident(&i)?;
+            }
+        }
+        match &mut self.dest {
+            Dest::Stdout(w) => w.flush().map_err(|e| Error::io("write", "<stdout>", e)),
+            Dest::File(w, path) => w.flush().map_err(|e| Error::io("write", &*path, e)),
+            _ => Ok(()),
+        }
+    }
+
+    fn counts(&self) -> (u64, u64) {
+        (self.incidents.windows, self.incidents.anomalies)
+    }
+}
+
+fn json_string(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_owned())
+}
+
+/// A JSON number, or `null` for a non-finite value (JSON has none).
+fn json_number(v: f64, shortest: String) -> String {
+    if v.is_finite() {
+        shortest
+    } else {
+        "null".into()
+    }
+}
