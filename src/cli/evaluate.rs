@@ -253,9 +253,11 @@ pub fn evaluate(args: &Args) -> Result<EvaluateResult> {
         data: &data_name,
         index: &index,
         series: &dataset.series,
+        time: crate::plot::TimeKind::of(&dataset),
         scores: &scores,
         labels: Some(&labels),
-        threshold: chosen.value,
+        threshold: chosen,
+        incidents: &[],
     };
     write_evaluation_plots(&folder, &plots, Some(&evaluation))?;
     folder.finish(

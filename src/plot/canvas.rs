@@ -20,8 +20,8 @@ const FONT: &str = "DejaVu Sans";
 
 pub(crate) type Area<'a> = DrawingArea<BitMapBackend<'a, RGBPixel>, Shift>;
 /// What drawing on the bitmap can fail with (in practice only a missing font).
-pub(crate) type DrawResult =
-    std::result::Result<(), DrawingAreaErrorKind<<BitMapBackend<'static> as DrawingBackend>::ErrorType>>;
+pub(crate) type DrawError = DrawingAreaErrorKind<<BitMapBackend<'static> as DrawingBackend>::ErrorType>;
+pub(crate) type DrawResult = std::result::Result<(), DrawError>;
 
 // Palette: matplotlib's tab10, so the charts look like the original project's.
 pub(crate) const BLUE: RGBColor = RGBColor(31, 119, 180);

@@ -31,6 +31,9 @@ pub struct HistoryCurves {
     pub precision: TrainValidation,
     /// The epoch (1-based) whose weights were kept, drawn as a vertical line.
     pub best_epoch: Option<usize>,
+    /// The learning rate of each epoch (drawn by [`super::unsupervised_history_png`] when it changed).
+    #[serde(default)]
+    pub learning_rate: Vec<f64>,
 }
 
 /// The 2×2 history as a [`HISTORY_SIZE`] PNG. Empty series draw labelled empty panels.

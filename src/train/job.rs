@@ -428,6 +428,7 @@ fn history_curves(history: &History, best: Option<usize>) -> plot::HistoryCurves
         auc: pick(&|e| (e.train.auc, e.validation.auc)),
         precision: pick(&|e| (e.train.precision, e.validation.precision)),
         best_epoch: best,
+        learning_rate: history.epochs.iter().map(|e| e.learning_rate).collect(),
     }
 }
 
@@ -671,13 +672,17 @@ pub fn run(settings: &JobSettings, interrupt: Arc<AtomicBool>) -> Result<JobResu
         summary_report(&dataset, settings, &model, &outcome, status, windows, evaluation.as_ref(), &chosen, &warnings);
     run.write("summary_report.txt", summary.as_bytes())?;
 
-    run.write(
-        "training_history.png",
-        &plot::training_history_png(
-            &history_curves(&outcome.history, outcome.best_epoch),
-            &format!("Training history — {} model", model.config.arch),
-        )?,
-    )?;
+    let curves = history_curves(&outcome.history, outcome.best_epoch);
+    let history_title = format!("Training history — {} model", model.config.arch);
+    // Without labels there is no accuracy or AUC to plot: losses and the validation scores instead.
+    let history_png = if objective == Objective::Classifier {
+        plot::training_history_png(&curves, &history_title)?
+    } else {
+        let rule = rule_name(chosen.rule);
+        let validation = plot::ValidationScores { scores: &val_scores, threshold: chosen.value, rule: &rule };
+        plot::unsupervised_history_png(&curves, &validation, &history_title)?
+    };
+    run.write("training_history.png", &history_png)?;
     // Without a test split the scores chart shows the validation windows the threshold came from.
     let (shown, shown_scores, shown_labels) = if split_config.has_test() {
         (Part::Test, &test_scores, test_labels.as_deref())
@@ -689,9 +694,11 @@ pub fn run(settings: &JobSettings, interrupt: Arc<AtomicBool>) -> Result<JobResu
         data: if shown == Part::Test { "test split" } else { "validation split" },
         index: splits.windows(shown),
         series,
+        time: plot::TimeKind::of(&dataset),
         scores: shown_scores,
         labels: shown_labels,
-        threshold: chosen.value,
+        threshold: chosen,
+        incidents: &[],
     };
     write_evaluation_plots(&run, &plots, evaluation.as_ref())?;
 
@@ -732,9 +739,13 @@ pub struct EvaluationPlots<'a> {
     pub index: &'a WindowIndex,
     pub series: &'a [Series],
     /// `(N,)` one per window of `index`.
+    /// Whether `series`' timestamps are epoch seconds or row numbers.
+    pub time: plot::TimeKind,
     pub scores: &'a [f64],
     pub labels: Option<&'a [u8]>,
-    pub threshold: f64,
+    pub threshold: Threshold,
+    /// Detected incidents as (start, end) times, marked on `scores.png`.
+    pub incidents: &'a [(i64, i64)],
 }
 
 /// Writes `roc_curve.png`, `precision_recall_curve.png`, `confusion_matrix.png` (when there
@@ -752,27 +763,23 @@ pub fn write_evaluation_plots(run: &RunFolder, p: &EvaluationPlots<'_>, evaluati
             &plot::confusion_matrix_png(&e.chosen.confusion_matrix, &title("Confusion matrix"))?,
         )?;
     }
-    // The scores chart reads left to right in time: order the windows by the time of their
-    // label row (they are stored pod by pod).
-    let mut order: Vec<usize> = (0..p.index.len()).collect();
-    let label_time = |i: usize| {
-        let w = p.index.windows[i];
+    // Each window sits at the time of its label row; the chart orders them itself.
+    let time_of = |w: crate::data::Window| {
         let s = &p.series[w.series as usize];
         s.timestamps[p.index.label_row(w).min(s.len() - 1)]
     };
-    order.sort_by_key(|&i| (label_time(i), i));
-    let ordered_scores: Vec<f64> = order.iter().map(|&i| p.scores[i]).collect();
-    let ordered_labels: Vec<u8> = p.labels.map_or(Vec::new(), |l| order.iter().map(|&i| l[i]).collect());
-    let several_pods = p.index.windows.windows(2).any(|pair| pair[0].series != pair[1].series);
-    let marks = if several_pods { plot::ScoreMarks::Dots } else { plot::ScoreMarks::Line };
-    run.write(
-        "scores.png",
-        &plot::scores_png(
-            &ordered_scores,
-            &ordered_labels,
-            Some(p.threshold),
-            marks,
-            &title("Anomaly score over time"),
-        )?,
-    )
+    let times: Vec<i64> = p.index.windows.iter().map(|&w| time_of(w)).collect();
+    let series: Vec<u32> = p.index.windows.iter().map(|w| w.series).collect();
+    let rule = rule_name(p.threshold.rule);
+    let trace = plot::ScoreTrace {
+        times: &times,
+        series: &series,
+        scores: p.scores,
+        labels: p.labels,
+        time: p.time,
+        threshold: Some(p.threshold.value),
+        threshold_rule: &rule,
+        incidents: p.incidents,
+    };
+    run.write("scores.png", &plot::scores_png(&trace, &title("Anomaly score over time"))?)
 }
