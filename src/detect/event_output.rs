@@ -298,3 +298,69 @@ fn json_number(v: f64, shortest: String) -> String {
         "null".into()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sink(format: Format, has_time: bool) -> EventSink {
+        let opts = EventOptions {
+            format,
+            threshold: 0.5,
+            merge_gap: 0,
+            top_features: 1,
+            feature_names: vec!["cpu".into(), "mem, MB".into()],
+            key_names: vec!["host".into()],
+            has_time,
+            close_after: None,
+        };
+        EventSink::new(opts, &Target::Memory).unwrap()
+    }
+
+    fn run(mut s: EventSink) -> String {
+        let key = "web,\"1\"";
+        for (t, score, shares) in
+            [(0, 0.9, [0.2, 0.8]), (1, 0.7, [0.5, 0.5]), (2, 0.1, [1.0, 0.0]), (3, 0.8, [1.0, 0.0])]
+        {
+            s.write(&Scored { key, timestamp: t, score, shares: &shares }).unwrap();
+        }
+        String::from_utf8(s.finish().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn csv_without_time_has_row_fields_and_quotes_keys_and_features() {
+        let text = run(sink(Format::Csv, false));
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            "host,start_row,end_row,duration_rows,windows,anomalous_windows,peak_score,peak_row,mean_score,threshold,feature_1,share_1"
+        );
+        // Rows 0..=1 (closed by row 2 at --merge-gap 0), then row 3, open at the end.
+        assert!(lines[1].starts_with("\"web,\"\"1\"\"\",0,1,1,2,2,0.9,0,"), "{}", lines[1]);
+        assert!(lines[1].contains(",\"mem, MB\","), "{}", lines[1]);
+        assert!(lines[2].starts_with("\"web,\"\"1\"\"\",3,3,0,1,1,0.8,3,"), "{}", lines[2]);
+        assert_eq!(lines.len(), 3);
+    }
+
+    #[test]
+    fn jsonl_with_time_parses() {
+        let text = run(sink(Format::Jsonl, true));
+        let v: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[0]["host"], "web,\"1\"");
+        assert_eq!(v[0]["start"], "1970-01-01T00:00:00Z");
+        assert_eq!(v[0]["end"], "1970-01-01T00:00:01Z");
+        assert_eq!(v[0]["duration_seconds"], 1);
+        // cpu 0.9·0.2 + 0.7·0.5 = 0.53, mem 0.9·0.8 + 0.7·0.5 = 1.07 of 1.6.
+        assert_eq!(v[0]["top_features"][0]["feature"], "mem, MB");
+        let share = v[0]["top_features"][0]["share"].as_f64().unwrap();
+        assert!((share - 1.07 / 1.6).abs() < 1e-6, "{share}");
+    }
+
+    #[test]
+    fn prometheus_is_refused() {
+        let opts = sink(Format::Csv, true).opts.clone();
+        let e = EventSink::new(EventOptions { format: Format::Prometheus, ..opts }, &Target::Memory).err().unwrap();
+        assert!(e.to_string().contains("csv or jsonl"), "{e}");
+    }
+}
