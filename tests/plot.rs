@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use image::RgbImage;
 use kubelstm::metrics::{confusion_matrix, precision_recall_curve, roc_curve, ConfusionMatrix, Threshold};
-use kubelstm::plot::{self, HistoryCurves, ScoreMarks, TrainValidation, HISTORY_SIZE, SIZE};
+use kubelstm::plot::{self, HistoryCurves, ScoreTrace, TimeKind, TrainValidation, ValidationScores, HISTORY_SIZE, SIZE};
 
 const BLUE: [u8; 3] = [31, 119, 180];
 const ORANGE: [u8; 3] = [255, 127, 14];
@@ -124,61 +124,58 @@ fn long_trace(n: usize) -> (Vec<f32>, Vec<u8>) {
     (scores, labels)
 }
 
+/// `scores` as one series sampled every minute, with `labels` and `threshold`.
+fn one_series_png(scores: &[f64], labels: Option<&[u8]>, threshold: Option<f64>, title: &str) -> kubelstm::Result<Vec<u8>> {
+    let times: Vec<i64> = (0..scores.len() as i64).map(|i| 1_709_546_820 + 60 * i).collect();
+    let series = vec![0u32; scores.len()];
+    let incidents = [(times.first().copied().unwrap_or(0), times.get(10).copied().unwrap_or(0))];
+    let trace = ScoreTrace {
+        times: &times,
+        series: &series,
+        scores,
+        labels,
+        time: TimeKind::EpochSeconds,
+        threshold,
+        threshold_rule: "percentile 95",
+        incidents: &incidents,
+    };
+    plot::scores_png(&trace, title)
+}
+
 #[test]
 fn scores_chart() {
     let (scores, labels) = long_trace(20_000);
-    let png = plot::scores_png(&scores, &labels, Some(0.45), ScoreMarks::Line, "Anomaly score, test split").unwrap();
+    let scores: Vec<f64> = scores.iter().map(|&s| f64::from(s)).collect();
+    let png = one_series_png(&scores, Some(&labels), Some(0.45), "Anomaly score, test split").unwrap();
     let img = check("scores.png", &png, SIZE);
     assert!(count_colour(&img, BLUE) > 500, "score line");
-    assert!(count_colour(&img, ORANGE) > 100, "anomaly markers");
+    assert!(count_colour(&img, [255, 221, 178]) > 1000, "labelled anomalies shaded");
+    assert!(count_colour(&img, [148, 103, 189]) > 50, "the incident bar");
     assert!(count_colour(&img, RED) > 200, "threshold line");
-}
-
-/// Fifty pods interleaved in time, one of them anomalous throughout: as a line the chart
-/// would zig-zag between that pod and the others and paint the whole plot blue; as dots it
-/// shows two bands and leaves the space between them empty.
-#[test]
-fn interleaved_pods_are_drawn_as_dots_not_a_zigzag() {
-    let (pods, steps) = (50, 400);
-    let scores: Vec<f64> = (0..pods * steps).map(|i| if i % pods == 7 { 0.95 } else { 0.05 }).collect();
-    let labels: Vec<u8> = (0..pods * steps).map(|i| u8::from(i % pods == 7)).collect();
-    let blue_in_the_middle = |marks| {
-        let png = plot::scores_png(&scores, &labels, None, marks, "Anomaly score, 50 pods").unwrap();
-        let img = check(&format!("scores_{marks:?}.png"), &png, SIZE);
-        assert!(count_colour(&img, BLUE) > 300, "{marks:?}: the scores are drawn");
-        // The middle half of the plot's height, where no score lies.
-        let (w, h) = img.dimensions();
-        (h * 2 / 5..h * 3 / 5)
-            .flat_map(|y| (w / 5..w * 4 / 5).map(move |x| (x, y)))
-            .filter(|&(x, y)| img.get_pixel(x, y).0 == BLUE)
-            .count()
-    };
-    assert!(blue_in_the_middle(ScoreMarks::Line) > 10_000, "a line zig-zags through the middle");
-    assert_eq!(blue_in_the_middle(ScoreMarks::Dots), 0, "dots stay on the two bands");
 }
 
 #[test]
 fn scores_chart_draws_a_million_points_quickly() {
     let (scores, labels) = long_trace(1_000_000);
+    let scores: Vec<f64> = scores.iter().map(|&s| f64::from(s)).collect();
     let start = Instant::now();
-    let png = plot::scores_png(&scores, &labels, Some(0.45), ScoreMarks::Line, "Anomaly score, 10^6 samples").unwrap();
+    let png = one_series_png(&scores, Some(&labels), Some(0.45), "Anomaly score, 10^6 samples").unwrap();
     let elapsed = start.elapsed();
     let img = check("scores_million.png", &png, SIZE);
-    assert!(count_colour(&img, ORANGE) > 100, "anomaly markers");
+    assert!(count_colour(&img, BLUE) > 500, "score line");
     assert!(elapsed.as_secs_f64() < 10.0, "10^6 scores took {elapsed:?}");
 }
 
 #[test]
 fn scores_chart_degenerate() {
-    let png = plot::scores_png::<f64>(&[], &[], None, ScoreMarks::Line, "Anomaly score").unwrap();
-    check("scores_empty.png", &png, SIZE);
-    let png = plot::scores_png(&[f64::NAN; 10], &[0; 10], Some(0.5), ScoreMarks::Dots, "Anomaly score").unwrap();
+    check("scores_empty.png", &one_series_png(&[], None, None, "Anomaly score").unwrap(), SIZE);
+    let png = one_series_png(&[f64::NAN; 10], Some(&[0; 10]), Some(0.5), "Anomaly score").unwrap();
     check("scores_nan.png", &png, SIZE);
-    let png = plot::scores_png(&[0.3f32; 500], &[], Some(0.3), ScoreMarks::Line, "Anomaly score").unwrap();
-    check("scores_all_equal.png", &png, SIZE);
-    let png = plot::scores_png(&[0.7f32], &[1], Some(f64::NAN), ScoreMarks::Dots, "Anomaly score").unwrap();
+    check("scores_all_equal.png", &one_series_png(&[0.3; 500], None, Some(0.3), "Anomaly score").unwrap(), SIZE);
+    check("scores_zeros.png", &one_series_png(&[0.0; 500], None, Some(0.0), "Anomaly score").unwrap(), SIZE);
+    let png = one_series_png(&[0.7], Some(&[1]), Some(f64::NAN), "Anomaly score").unwrap();
     check("scores_single.png", &png, SIZE);
-    assert!(plot::scores_png(&[0.1f32, 0.2], &[1], None, ScoreMarks::Dots, "Anomaly score").is_err());
+    assert!(one_series_png(&[0.1, 0.2], Some(&[1]), None, "Anomaly score").is_err());
 }
 
 fn history(epochs: usize) -> HistoryCurves {
@@ -193,6 +190,7 @@ fn history(epochs: usize) -> HistoryCurves {
         auc: pair(0.5, 0.995, 0.02),
         precision: pair(0.3, 0.93, 0.06),
         best_epoch: Some(epochs.saturating_sub(4).max(1)),
+        learning_rate: (0..epochs).map(|e| if e < 15 { 1e-3 } else { 5e-4 }).collect(),
     }
 }
 
@@ -215,4 +213,18 @@ fn history_chart_degenerate() {
     nan.loss.validation = vec![f64::NAN; 5];
     nan.best_epoch = Some(99);
     check("training_history_nan.png", &plot::training_history_png(&nan, "Training history").unwrap(), HISTORY_SIZE);
+}
+
+#[test]
+fn unsupervised_history_chart() {
+    let scores: Vec<f64> = (0..3_000).map(|i| if i % 300 == 0 { 20.0 } else { 0.001 + 0.01 * ((i * 37 % 101) as f64 / 101.0) }).collect();
+    let validation = ValidationScores { scores: &scores, threshold: 0.03, rule: "POT risk 1e-4" };
+    let png = plot::unsupervised_history_png(&history(30), &validation, "Training history, autoencoder").unwrap();
+    let img = check("training_history_unsupervised.png", &png, HISTORY_SIZE);
+    assert!(count_colour(&img, BLUE) > 1000 && count_colour(&img, ORANGE) > 500, "losses and histogram");
+    assert!(count_colour(&img, GREEN) > 300, "the learning rate, which changed");
+    assert!(count_colour(&img, RED) > 200, "the threshold");
+    let empty = ValidationScores { scores: &[], threshold: f64::NAN, rule: "" };
+    let png = plot::unsupervised_history_png(&HistoryCurves::default(), &empty, "Training history").unwrap();
+    check("training_history_unsupervised_empty.png", &png, HISTORY_SIZE);
 }

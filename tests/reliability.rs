@@ -661,13 +661,6 @@ fn cases() -> Vec<Case> {
             Error(&["the model would have", "parameters, more than the 134217728 kubelstm trains"]),
         ),
         case(
-            "unsupervised without the autoencoder",
-            Generic,
-            same,
-            &["--mode", "unsupervised"],
-            Error(&["--mode unsupervised needs --use-autoencoder"]),
-        ),
-        case(
             "unsupervised autoencoder needs no labels (the same file trains)",
             Generic,
             same,
@@ -1294,7 +1287,9 @@ fn divergence_names_epoch_and_batch() {
 fn divergence_caused_by_the_data_says_so() {
     let tmp = tempfile::tempdir().unwrap();
     let mut r = rows(&generic_text(false));
-    for row in [20, 21, 22, 50, 51] {
+    // Every fifth row of every host: every window holds one, so the first batch diverges
+    // whatever the shuffle puts in it.
+    for row in (0..r.len() - 1).step_by(5) {
         r[row + 1][2] = "3e38".into();
     }
     let data = tmp.path().join("metrics.csv");

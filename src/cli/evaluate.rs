@@ -236,7 +236,7 @@ pub fn evaluate(args: &Args) -> Result<EvaluateResult> {
     }
     let _ = writeln!(
         summary,
-        "\nThreshold: {:.6} ({:?}, chosen on {})",
+        "\nThreshold: {:.6} ({}, chosen on {})",
         chosen.value,
         chosen.rule,
         if chosen_on == "--threshold" { "the command line".to_string() } else { format!("the {chosen_on} split") }

@@ -12,7 +12,6 @@ use super::Outcome;
 use crate::artifacts::bounded::{read_bounded_string, EVALUATION_LIMIT};
 use crate::data::{LabelSource, Scaler};
 use crate::detect::ScoringModel;
-use crate::metrics::ThresholdRule;
 use crate::Result;
 
 #[derive(clap::Args, Debug)]
@@ -79,14 +78,6 @@ fn serde_name<T: serde::Serialize>(v: &T) -> String {
         Ok(Value::String(s)) => s,
         Ok(other) => other.to_string(),
         Err(_) => "?".into(),
-    }
-}
-
-pub(crate) fn describe_rule(rule: &ThresholdRule) -> String {
-    match rule {
-        ThresholdRule::F1Optimal => "F1-optimal".into(),
-        ThresholdRule::Percentile { percentile } => format!("percentile {percentile}"),
-        ThresholdRule::Fixed => "fixed".into(),
     }
 }
 
@@ -201,11 +192,11 @@ pub fn run(args: Args) -> Result<Outcome> {
         s,
         "Threshold: {} ({}, chosen on the {} split)",
         th.chosen.value,
-        describe_rule(&th.chosen.rule),
+        th.chosen.rule,
         th.chosen_on
     );
     for alt in &th.alternatives {
-        let _ = writeln!(s, "  alternative: {} ({})", alt.value, describe_rule(&alt.rule));
+        let _ = writeln!(s, "  alternative: {} ({})", alt.value, alt.rule);
     }
     let _ = writeln!(s, "Training data SHA-256: {}", meta.training_data_sha256);
     let _ = writeln!(s, "Seed: {}", meta.seed);

@@ -14,6 +14,7 @@ use crate::models::{Arch, Objective, MAX_SEQUENCE_LENGTH, MAX_WIDTH};
 use crate::optim::AdamConfig;
 use crate::prometheus::PrometheusArgs;
 use crate::train::job::{self, DataSource, JobSettings};
+use crate::metrics::ThresholdChoice;
 use crate::train::calibration::ErrorWeighting;
 use crate::train::TrainSettings;
 use crate::{Error, Result};
@@ -46,8 +47,18 @@ pub struct Args {
     /// Maximum epochs (early stopping usually ends sooner).
     #[arg(long, default_value_t = 50, allow_negative_numbers = true)]
     pub epochs: usize,
-    /// Percentile of validation scores used as the percentile threshold (the unsupervised
-    /// mode's decision threshold).
+    /// How the decision threshold is chosen on the validation windows: f1-optimal on labels
+    /// (the supervised default), pot (peaks over threshold: the score a normal window exceeds
+    /// with probability --risk, from the tail of the validation scores; the unsupervised
+    /// default) or percentile (flags --threshold-percentile's complement of the validation
+    /// windows by construction, whatever their scores).
+    #[arg(long, value_enum)]
+    pub threshold_rule: Option<ThresholdChoice>,
+    /// POT: probability that a normal window's score exceeds the threshold.
+    #[arg(long, default_value_t = 1e-4, allow_negative_numbers = true)]
+    pub risk: f64,
+    /// Percentile of validation scores used as the percentile threshold (the fallback when
+    /// POT cannot fit the validation tail).
     #[arg(long, alias = "threshold_percentile", default_value_t = 95.0, allow_negative_numbers = true)]
     pub threshold_percentile: f64,
     /// Fraction of the time range held out as the test split.
@@ -121,6 +132,9 @@ impl Args {
                 "--sequence-length must be at most {MAX_SEQUENCE_LENGTH}, got {}",
                 self.sequence_length
             )));
+        }
+        if !(self.risk > 0.0 && self.risk < 1.0) {
+            return Err(Error::config(format!("--risk must be between 0 and 1 (exclusive), got {}", self.risk)));
         }
         if self.batch_size == 0 {
             return Err(Error::config("--batch-size must be at least 1"));
@@ -207,6 +221,8 @@ impl Args {
             "missing": self.data.missing,
             "label_at": self.data.label_at,
             "error_weights": self.error_weights,
+            "threshold_rule": self.threshold_rule,
+            "risk": self.risk,
         });
         Ok(JobSettings {
             data,
@@ -220,6 +236,8 @@ impl Args {
             arch,
             objective,
             error_weighting: self.error_weights,
+            threshold_rule: self.threshold_rule,
+            risk: self.risk,
             threshold_percentile: self.threshold_percentile,
             train: TrainSettings {
                 epochs: self.epochs,

@@ -57,7 +57,7 @@ pub use pot::{fit_gpd, gpd_log_likelihood, pot_threshold, PotFit, MIN_EXCESSES};
 pub use precision_recall::{average_precision, precision_recall_curve, PrecisionRecallCurve};
 pub use report::{ClassMetrics, ClassificationReport};
 pub use roc::{roc_auc, roc_curve, RocCurve};
-pub use threshold::{f1_at_thresholds, f1_optimal_threshold, F1Optimum, Threshold, ThresholdRule};
+pub use threshold::{f1_at_thresholds, f1_optimal_threshold, F1Optimum, Threshold, ThresholdChoice, ThresholdRule};
 
 use crate::{Error, Result};
 

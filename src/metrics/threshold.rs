@@ -63,16 +63,42 @@ pub fn f1_optimal_threshold<S: Copy + Into<f64>>(labels: &[u8], scores: &[S]) ->
     }))
 }
 
+/// The rules `train --threshold-rule` chooses from (see [`ThresholdRule`]).
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ThresholdChoice {
+    F1Optimal,
+    Pot,
+    Percentile,
+}
+
 /// How a threshold was chosen.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "rule", rename_all = "snake_case")]
 pub enum ThresholdRule {
     /// The F1-optimal score on labelled data (supervised mode).
     F1Optimal,
-    /// The given percentile of the scores (unsupervised mode; also a fallback).
+    /// The given percentile of the scores: flags that share of the validation windows by
+    /// construction, whatever the scores look like.
     Percentile { percentile: f64 },
+    /// Peaks over threshold ([`super::pot`]): the score a normal window exceeds with
+    /// probability `risk`, from a generalised Pareto fit to the validation scores' tail (the
+    /// unsupervised default).
+    Pot { risk: f64, initial_threshold: f64, shape_gamma: f64, scale_sigma: f64, excesses: usize },
     /// Given by the user.
     Fixed,
+}
+
+impl std::fmt::Display for ThresholdRule {
+    /// How the threshold was chosen, in words (the `Debug` form printed `Percentile { percentile: 95.0 }`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ThresholdRule::F1Optimal => f.write_str("F1-optimal"),
+            ThresholdRule::Percentile { percentile } => write!(f, "percentile {percentile}"),
+            ThresholdRule::Pot { risk, .. } => write!(f, "POT risk {risk:e}"),
+            ThresholdRule::Fixed => f.write_str("fixed"),
+        }
+    }
 }
 
 /// A decision threshold (`score >= value` is an anomaly) and how it was chosen.
@@ -101,6 +127,22 @@ impl Threshold {
     /// validation split's scores or reconstruction errors).
     pub fn percentile<S: Copy + Into<f64>>(scores: &[S], p: f64) -> Result<Self> {
         Ok(Threshold { value: percentile(scores, p)?, rule: ThresholdRule::Percentile { percentile: p } })
+    }
+
+    /// The peaks-over-threshold threshold of `scores` at `risk` (see [`super::pot`]; meant: the
+    /// validation scores of an unsupervised model), from their 98th percentile on.
+    pub fn pot(scores: &[f64], risk: f64) -> Result<Self> {
+        let fit = super::pot::pot_threshold(scores, risk, 0.98)?;
+        Ok(Threshold {
+            value: fit.threshold,
+            rule: ThresholdRule::Pot {
+                risk,
+                initial_threshold: fit.initial_threshold,
+                shape_gamma: fit.shape_gamma,
+                scale_sigma: fit.scale_sigma,
+                excesses: fit.excesses,
+            },
+        })
     }
 
     /// A threshold given by the user; an error when NaN.

@@ -23,7 +23,7 @@ use crate::data::split::class_weights;
 use crate::data::synthetic::{self, SyntheticConfig};
 use crate::data::windows::check_lengths;
 use crate::data::{Dataset, LabelAt, LoadOptions, Part, Scaler, ScalerKind, Series, SplitConfig, Splits, WindowIndex};
-use crate::metrics::{Evaluation, Threshold, ThresholdRule};
+use crate::metrics::{Evaluation, Threshold, ThresholdChoice};
 use crate::models::{check_window, Arch, Model, ModelConfig, Objective};
 use crate::params::Weights;
 use crate::plot;
@@ -61,6 +61,10 @@ pub struct JobSettings {
     pub objective: Option<Objective>,
     /// How an unsupervised model's per-feature errors make its score.
     pub error_weighting: ErrorWeighting,
+    /// `None`: F1-optimal when supervised, POT when unsupervised.
+    pub threshold_rule: Option<ThresholdChoice>,
+    /// POT's risk.
+    pub risk: f64,
     pub threshold_percentile: f64,
     pub train: TrainSettings,
     pub threads: usize,
@@ -267,15 +271,6 @@ fn arch_description(cfg: &ModelConfig) -> String {
     }
 }
 
-/// How a threshold was chosen, in words (the `Debug` form printed `Percentile { percentile: 95.0 }`).
-fn rule_name(rule: ThresholdRule) -> String {
-    match rule {
-        ThresholdRule::F1Optimal => "F1-optimal".to_string(),
-        ThresholdRule::Percentile { percentile } => format!("percentile {percentile}"),
-        ThresholdRule::Fixed => "fixed".to_string(),
-    }
-}
-
 fn opt(v: Option<f64>) -> String {
     v.map_or("n/a".to_string(), |v| format!("{v:.4}"))
 }
@@ -357,7 +352,7 @@ fn summary_report(
         s,
         "\nThreshold: {:.6} ({}, chosen on the validation split)",
         threshold.value,
-        rule_name(threshold.rule)
+        threshold.rule
     );
     if model.config.objective.is_unsupervised() {
         let what = if model.config.objective == Objective::Forecast {
@@ -401,7 +396,7 @@ pub fn evaluation_section(s: &mut String, heading: &str, evaluation: Option<&Eva
                 let _ = writeln!(
                     s,
                     "At the {} threshold {:.6}: precision {:.4}, recall {:.4}, F1 {:.4}",
-                    rule_name(alt.threshold.rule),
+                    alt.threshold.rule,
                     alt.threshold.value,
                     alt.precision,
                     alt.recall,
@@ -624,15 +619,12 @@ pub fn run(settings: &JobSettings, interrupt: Arc<AtomicBool>) -> Result<JobResu
     let val_labels = splits.windows(Part::Validation).labels(series);
     // (An empty index's labels are `Some(vec![])`: no test split means nothing to evaluate.)
     let test_labels = splits.windows(Part::Test).labels(series).filter(|_| split_config.has_test());
-    let p = settings.threshold_percentile;
-    let percentile = Threshold::percentile(&val_scores, p)?;
-    let (chosen, alternatives) = match (objective, &val_labels) {
-        (Objective::Classifier, Some(labels)) => (Threshold::f1_optimal(labels, &val_scores)?, vec![percentile]),
-        (_, Some(labels)) if labels.contains(&1) && labels.contains(&0) => {
-            (percentile, vec![Threshold::f1_optimal(labels, &val_scores)?])
-        }
-        _ => (percentile, Vec::new()),
-    };
+    let (chosen, alternatives) = choose_threshold(settings, objective, &val_scores, val_labels.as_deref())?;
+    if let Some(note) = chosen.1 {
+        progress.line(&format!("warning: {note}"));
+        warnings.push(note);
+    }
+    let chosen = chosen.0;
     let evaluation = match &test_labels {
         Some(labels) => {
             Some(evaluate_windows(splits.windows(Part::Test), series, labels, &test_scores, chosen, &alternatives)?)
@@ -678,7 +670,7 @@ pub fn run(settings: &JobSettings, interrupt: Arc<AtomicBool>) -> Result<JobResu
     let history_png = if objective == Objective::Classifier {
         plot::training_history_png(&curves, &history_title)?
     } else {
-        let rule = rule_name(chosen.rule);
+        let rule = chosen.rule.to_string();
         let validation = plot::ValidationScores { scores: &val_scores, threshold: chosen.value, rule: &rule };
         plot::unsupervised_history_png(&curves, &validation, &history_title)?
     };
@@ -706,6 +698,47 @@ pub fn run(settings: &JobSettings, interrupt: Arc<AtomicBool>) -> Result<JobResu
     progress.line(&format!("run folder complete: {}", run.path().display()));
     run.finish_training(status, message, outcome.history.epochs.len())?;
     Ok(JobResult { run_dir: run.path().to_path_buf(), status, summary })
+}
+
+/// The threshold the run uses and the alternatives reported beside it, all from the
+/// validation scores: the rule asked for, or by default F1-optimal on labels (supervised) and
+/// POT (unsupervised). POT falls back to the percentile, with a note, when the validation
+/// tail is too short to fit.
+#[allow(clippy::type_complexity)]
+fn choose_threshold(
+    settings: &JobSettings,
+    objective: Objective,
+    scores: &[f64],
+    labels: Option<&[u8]>,
+) -> Result<((Threshold, Option<String>), Vec<Threshold>)> {
+    let percentile = Threshold::percentile(scores, settings.threshold_percentile)?;
+    let both_classes = labels.is_some_and(|l| l.contains(&1) && l.contains(&0));
+    let f1 = match labels {
+        Some(l) if both_classes || objective == Objective::Classifier => Some(Threshold::f1_optimal(l, scores)?),
+        _ => None,
+    };
+    let rule = settings.threshold_rule.unwrap_or(if objective == Objective::Classifier {
+        ThresholdChoice::F1Optimal
+    } else {
+        ThresholdChoice::Pot
+    });
+    let mut note = None;
+    let chosen = match rule {
+        ThresholdChoice::F1Optimal => match f1 {
+            Some(t) => t,
+            None => return Err(Error::config("--threshold-rule f1-optimal needs labelled validation windows of both classes")),
+        },
+        ThresholdChoice::Percentile => percentile,
+        ThresholdChoice::Pot => match Threshold::pot(scores, settings.risk) {
+            Ok(t) => t,
+            Err(e) => {
+                note = Some(format!("{e}; using the percentile threshold instead"));
+                percentile
+            }
+        },
+    };
+    let alternatives = [Some(percentile), f1].into_iter().flatten().filter(|t| t.rule != chosen.rule).collect();
+    Ok(((chosen, note), alternatives))
 }
 
 /// Scores (σ(logit) or reconstruction error, as f64) of every window of `w`, 1024 windows
@@ -770,7 +803,7 @@ pub fn write_evaluation_plots(run: &RunFolder, p: &EvaluationPlots<'_>, evaluati
     };
     let times: Vec<i64> = p.index.windows.iter().map(|&w| time_of(w)).collect();
     let series: Vec<u32> = p.index.windows.iter().map(|w| w.series).collect();
-    let rule = rule_name(p.threshold.rule);
+    let rule = p.threshold.rule.to_string();
     let trace = plot::ScoreTrace {
         times: &times,
         series: &series,
