@@ -91,34 +91,17 @@ fn fixture() -> &'static Fixture {
         let with = |extra: &[&str]| -> Vec<String> { small.iter().chain(extra).map(|s| s.to_string()).collect() };
         let standard = train(&with(&["--data-path", k8s]));
         let autoencoder = train(&with(&["--data-path", k8s, "--use-autoencoder", "--mode", "unsupervised"]));
-        let generic = train(&with(&[
-            "--data-path",
-            gen,
-            "--use-autoencoder",
-            "--mode",
-            "unsupervised",
-            "--feature-columns",
-            "x,y",
-            "--time-column",
-            "t",
-            "--group-columns",
-            "host",
-            "--derived-features",
-            "--sequence-length",
-            "5",
-        ]));
-        let forecaster = train(&with(&[
-            "--data-path",
-            gen,
-            "--feature-columns",
-            "x,y",
-            "--time-column",
-            "t",
-            "--group-columns",
-            "host",
-            "--sequence-length",
-            "5",
-        ]));
+        // The generic file's columns, for both models trained on it.
+        let generic_columns =
+            ["--feature-columns", "x,y", "--time-column", "t", "--group-columns", "host", "--sequence-length", "5"];
+        let generic = train(&with(
+            &[
+                &["--data-path", gen, "--use-autoencoder", "--mode", "unsupervised", "--derived-features"][..],
+                &generic_columns,
+            ]
+            .concat(),
+        ));
+        let forecaster = train(&with(&[&["--data-path", gen][..], &generic_columns].concat()));
         Fixture { dir, k8s_csv, k8s_other, generic_csv, standard, autoencoder, generic, forecaster }
     })
 }
@@ -326,7 +309,8 @@ fn follow_on_a_file_waits_for_appended_rows_until_ctrl_c() {
 #[test]
 fn a_forecaster_scores_the_unforecastable_rows_and_names_their_feature() {
     let fx = fixture();
-    let o = kubelstm(&["detect", "--model", path(&fx.forecaster), "--data", path(&fx.generic_csv), "--top-features", "1"]);
+    let o =
+        kubelstm(&["detect", "--model", path(&fx.forecaster), "--data", path(&fx.generic_csv), "--top-features", "1"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let mut rdr = csv::Reader::from_reader(o.stdout.as_slice());
     let (mut spikes, mut others) = (Vec::new(), Vec::new());

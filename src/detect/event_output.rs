@@ -115,13 +115,7 @@ impl EventSink {
             names.push(format!("share_{i}"));
         }
         self.line.clear();
-        for (i, n) in names.iter().enumerate() {
-            if i > 0 {
-                self.line.push(',');
-            }
-            Output::push_csv_field(&mut self.line, n);
-        }
-        self.line.push('\n');
+        Output::push_csv_row(&mut self.line, &names);
     }
 
     fn push_time(&mut self, t: i64, quoted: bool) {

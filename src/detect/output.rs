@@ -292,6 +292,17 @@ impl Output {
         &self.opts
     }
 
+    /// Appends `fields` to `line` as one CSV row, each quoted when it needs to be.
+    pub(crate) fn push_csv_row(line: &mut String, fields: &[String]) {
+        for (i, n) in fields.iter().enumerate() {
+            if i > 0 {
+                line.push(',');
+            }
+            Self::push_csv_field(line, n);
+        }
+        line.push('\n');
+    }
+
     /// Appends `field` to `line` as one CSV field, quoted when it needs to be.
     pub(crate) fn push_csv_field(line: &mut String, field: &str) {
         if field.contains([',', '"', '\n', '\r']) || field.starts_with(' ') || field.ends_with(' ') {
@@ -317,13 +328,7 @@ impl Output {
             names.push(format!("share_{i}"));
         }
         self.line.clear();
-        for (i, n) in names.iter().enumerate() {
-            if i > 0 {
-                self.line.push(',');
-            }
-            Self::push_csv_field(&mut self.line, n);
-        }
-        self.line.push('\n');
+        Self::push_csv_row(&mut self.line, &names);
         self.csv_names = names;
         self.emit_line()
     }

@@ -92,6 +92,15 @@ impl Objective {
         self != Objective::Classifier
     }
 
+    /// The fewest time steps a window may have: a forecaster needs a row to forecast from.
+    pub fn min_steps(self) -> usize {
+        if self == Objective::Forecast {
+            2
+        } else {
+            1
+        }
+    }
+
     /// The unsupervised objective of `arch`.
     pub fn unsupervised_for(arch: Arch) -> Objective {
         if arch == Arch::Autoencoder {
@@ -192,13 +201,9 @@ impl ModelConfig {
         }
     }
 
-    /// The fewest time steps a window may have: a forecaster needs a row to forecast from.
+    /// The fewest time steps a window of this model may have ([`Objective::min_steps`]).
     pub fn min_steps(&self) -> usize {
-        if self.objective == Objective::Forecast {
-            2
-        } else {
-            1
-        }
+        self.objective.min_steps()
     }
 
     pub fn validate(&self) -> Result<()> {
@@ -333,7 +338,6 @@ impl<F: Float> Workspace<F> {
             NetCache::Autoencoder(c) => c.set_parallel_directions(parallel),
         }
     }
-
 }
 
 impl<F: Float> NetCache<F> {

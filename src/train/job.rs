@@ -348,12 +348,7 @@ fn summary_report(
     let _ = writeln!(s, "Epochs run: {}", outcome.history.epochs.len());
     let _ = writeln!(s, "Best epoch: {}", outcome.best_epoch.map_or("none".to_string(), |e| e.to_string()));
     let _ = writeln!(s, "Samples per second: {:.0}", outcome.samples_per_second);
-    let _ = writeln!(
-        s,
-        "\nThreshold: {:.6} ({}, chosen on the validation split)",
-        threshold.value,
-        threshold.rule
-    );
+    let _ = writeln!(s, "\nThreshold: {:.6} ({}, chosen on the validation split)", threshold.value, threshold.rule);
     if model.config.objective.is_unsupervised() {
         let what = if model.config.objective == Objective::Forecast {
             "the squared error of the forecast of each window's last row"
@@ -396,11 +391,7 @@ pub fn evaluation_section(s: &mut String, heading: &str, evaluation: Option<&Eva
                 let _ = writeln!(
                     s,
                     "At the {} threshold {:.6}: precision {:.4}, recall {:.4}, F1 {:.4}",
-                    alt.threshold.rule,
-                    alt.threshold.value,
-                    alt.precision,
-                    alt.recall,
-                    alt.f1
+                    alt.threshold.rule, alt.threshold.value, alt.precision, alt.recall, alt.f1
                 );
             }
         }
@@ -458,11 +449,12 @@ pub fn run(settings: &JobSettings, interrupt: Arc<AtomicBool>) -> Result<JobResu
              for the labelling rules; or train unsupervised (--mode unsupervised)",
         ));
     }
-    if objective == Objective::Forecast && t < 2 {
-        return Err(Error::config(
-            "an unsupervised forecaster needs --sequence-length of at least 2: it forecasts a window's last row \
+    if t < objective.min_steps() {
+        return Err(Error::config(format!(
+            "an unsupervised forecaster needs --sequence-length of at least {}: it forecasts a window's last row \
              from the rows before it",
-        ));
+            objective.min_steps()
+        )));
     }
     // A forecaster's window ends with the row it forecasts: that row's label is the window's.
     let label_at = if objective == Objective::Forecast { LabelAt::Last } else { settings.label_at };
@@ -538,8 +530,7 @@ pub fn run(settings: &JobSettings, interrupt: Arc<AtomicBool>) -> Result<JobResu
     if let DataSource::Prometheus { spec, .. } = &settings.data {
         meta.prometheus = Some(spec.clone());
     }
-    meta.pipeline =
-        Some(ModelPipeline { spec: dataset.pipeline().clone(), label_at, scaler: scaler.clone() });
+    meta.pipeline = Some(ModelPipeline { spec: dataset.pipeline().clone(), label_at, scaler: scaler.clone() });
     let log = OpenOptions::new()
         .create(true)
         .append(true)
@@ -619,12 +610,11 @@ pub fn run(settings: &JobSettings, interrupt: Arc<AtomicBool>) -> Result<JobResu
     let val_labels = splits.windows(Part::Validation).labels(series);
     // (An empty index's labels are `Some(vec![])`: no test split means nothing to evaluate.)
     let test_labels = splits.windows(Part::Test).labels(series).filter(|_| split_config.has_test());
-    let (chosen, alternatives) = choose_threshold(settings, objective, &val_scores, val_labels.as_deref())?;
-    if let Some(note) = chosen.1 {
+    let (chosen, alternatives, note) = choose_threshold(settings, objective, &val_scores, val_labels.as_deref())?;
+    if let Some(note) = note {
         progress.line(&format!("warning: {note}"));
         warnings.push(note);
     }
-    let chosen = chosen.0;
     let evaluation = match &test_labels {
         Some(labels) => {
             Some(evaluate_windows(splits.windows(Part::Test), series, labels, &test_scores, chosen, &alternatives)?)
@@ -703,14 +693,13 @@ pub fn run(settings: &JobSettings, interrupt: Arc<AtomicBool>) -> Result<JobResu
 /// The threshold the run uses and the alternatives reported beside it, all from the
 /// validation scores: the rule asked for, or by default F1-optimal on labels (supervised) and
 /// POT (unsupervised). POT falls back to the percentile, with a note, when the validation
-/// tail is too short to fit.
-#[allow(clippy::type_complexity)]
+/// tail is too short to fit; the third value is that note.
 fn choose_threshold(
     settings: &JobSettings,
     objective: Objective,
     scores: &[f64],
     labels: Option<&[u8]>,
-) -> Result<((Threshold, Option<String>), Vec<Threshold>)> {
+) -> Result<(Threshold, Vec<Threshold>, Option<String>)> {
     let percentile = Threshold::percentile(scores, settings.threshold_percentile)?;
     let both_classes = labels.is_some_and(|l| l.contains(&1) && l.contains(&0));
     let f1 = match labels {
@@ -726,7 +715,11 @@ fn choose_threshold(
     let chosen = match rule {
         ThresholdChoice::F1Optimal => match f1 {
             Some(t) => t,
-            None => return Err(Error::config("--threshold-rule f1-optimal needs labelled validation windows of both classes")),
+            None => {
+                return Err(Error::config(
+                    "--threshold-rule f1-optimal needs labelled validation windows of both classes",
+                ))
+            }
         },
         ThresholdChoice::Percentile => percentile,
         ThresholdChoice::Pot => match Threshold::pot(scores, settings.risk) {
@@ -738,7 +731,7 @@ fn choose_threshold(
         },
     };
     let alternatives = [Some(percentile), f1].into_iter().flatten().filter(|t| t.rule != chosen.rule).collect();
-    Ok(((chosen, note), alternatives))
+    Ok((chosen, alternatives, note))
 }
 
 /// Scores (σ(logit) or reconstruction error, as f64) of every window of `w`, 1024 windows
