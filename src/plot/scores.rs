@@ -54,8 +54,12 @@ pub struct ScoreTrace<'a> {
     pub incidents: &'a [(i64, i64)],
 }
 
-/// Where things landed, in absolute pixels (for the tests).
+/// Points of a line in chart coordinates.
+type Polyline = Vec<(f64, f64)>;
+
+/// Where things landed, in absolute pixels (for the tests, which alone read it).
 #[derive(Clone, Debug, Default)]
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) struct Drawn {
     pub plot: (Range<i32>, Range<i32>),
     pub x_range: (f64, f64),
@@ -202,7 +206,7 @@ fn time_range(trace: &ScoreTrace<'_>) -> (f64, f64) {
 
 /// Per pixel column of `columns` over `x_range`: the (x, max) and (x, median) of the finite
 /// `ys` whose `xs` fall in it, x being the column's first time. `xs` in increasing order.
-fn per_column(xs: &[f64], ys: &[f64], x_range: (f64, f64), columns: usize) -> (Vec<(f64, f64)>, Vec<(f64, f64)>) {
+fn per_column(xs: &[f64], ys: &[f64], x_range: (f64, f64), columns: usize) -> (Polyline, Polyline) {
     let columns = columns.max(1);
     let scale = columns as f64 / (x_range.1 - x_range.0);
     let column = |x: f64| (((x - x_range.0) * scale) as usize).min(columns - 1);
