@@ -220,3 +220,52 @@ fn detect_on_the_directory_names_each_row_after_its_file() {
     assert!(one.starts_with("timestamp,score,"), "{one}");
     assert_eq!(one.lines().count(), 1 + ROWS - T + 1);
 }
+
+#[test]
+fn evaluate_reads_a_folder_of_labelled_pod_files() {
+    let out = tempfile::tempdir().unwrap();
+    let run = run_dir(&train(&[path(&fixture_dir())], &out.path().join("runs")));
+    // The pod files with a label column: rows 40..45 of each are an incident.
+    let labelled = tempfile::tempdir().unwrap();
+    let mut hasher = Sha256::new();
+    for f in fixture_files() {
+        let text = std::fs::read_to_string(&f).unwrap();
+        let mut with_labels = String::new();
+        for (i, line) in text.lines().enumerate() {
+            let label = if i == 0 {
+                "label"
+            } else if (40..45).contains(&i) {
+                "1"
+            } else {
+                "0"
+            };
+            with_labels += &format!("{line},{label}\n");
+        }
+        hasher.update(with_labels.as_bytes());
+        std::fs::write(labelled.path().join(f.file_name().unwrap()), with_labels).unwrap();
+    }
+    let expected: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let eval_dir = out.path().join("evaluations");
+    let o = kubelstm(&[
+        "evaluate",
+        "--model",
+        path(&run),
+        "--data",
+        path(labelled.path()),
+        "--threads",
+        "1",
+        "--output-dir",
+        path(&eval_dir),
+    ]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}\n{stdout}", stderr(&o));
+    let folder = PathBuf::from(stdout.lines().find_map(|l| l.strip_prefix("evaluation folder: ")).unwrap());
+    let report = read_json(&folder.join("evaluation.json"));
+    assert_eq!(report["data_sha256"], expected);
+    assert!(report["data"].as_str().unwrap().starts_with("3 files in "), "{}", report["data"]);
+    let pods: Vec<&str> =
+        report["evaluation"]["per_pod"].as_array().unwrap().iter().map(|p| p["pod"].as_str().unwrap()).collect();
+    assert_eq!(pods, PODS);
+    let summary = std::fs::read_to_string(folder.join("summary_report.txt")).unwrap();
+    assert!(summary.contains("(3 pods/series)") && summary.contains(&format!("SHA-256 {expected}")), "{summary}");
+}
