@@ -15,6 +15,7 @@ mod plot;
 mod pot;
 mod prometheus;
 mod reliability;
+mod sources;
 mod support;
 mod training;
 

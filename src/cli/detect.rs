@@ -9,9 +9,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::Outcome;
+use crate::data::sources::files_name_series;
 use crate::data::windows::check_lengths;
-use crate::data::{IngestReport, LabelAt};
-use crate::detect::batch::{load_for_scoring, score_dataset, BatchScorer, DEFAULT_PER_WORKER};
+use crate::data::{DataFiles, IngestReport, LabelAt};
+use crate::detect::batch::{load_files_for_scoring, load_for_scoring, score_dataset, BatchScorer, DEFAULT_PER_WORKER};
 use crate::detect::follow::{spawn_reader, ChannelReader};
 use crate::detect::output::Target;
 use crate::detect::stream::{run_stream, ScoreBatcher, StreamSettings, StreamSink};
@@ -34,9 +35,11 @@ pub struct Args {
     /// The run folder of a trained model (output_dir/run_…).
     #[arg(long, value_name = "RUN_DIR")]
     pub model: PathBuf,
-    /// Metrics CSV in the model's schema (extra columns are ignored), or `-` for standard input.
-    #[arg(long, default_value = "-", value_name = "FILE|-")]
-    pub data: PathBuf,
+    /// Metrics CSV in the model's schema (extra columns are ignored), or `-` for standard input;
+    /// or several files, a directory or a pattern, as `train --data-path` takes them (without
+    /// group columns each file is a series, named after the file in the `series` column).
+    #[arg(long, default_value = "-", value_name = "FILE|DIR|PATTERN|-", num_args = 1..)]
+    pub data: Vec<PathBuf>,
     /// Output format: one row per scored window (csv, jsonl) or each pod's latest score in the
     /// Prometheus node-exporter textfile format.
     #[arg(long, value_enum, default_value_t = Format::Csv)]
@@ -92,6 +95,8 @@ struct Settings {
     threshold: Option<f64>,
     evict_after: i64,
     stdin: bool,
+    /// The files to read, unless the input is standard input or Prometheus.
+    files: Option<DataFiles>,
 }
 
 impl Args {
@@ -102,9 +107,13 @@ impl Args {
             return Err(Error::config("--evict-after must be at least 1 second"));
         }
         self.source.check_unused()?;
-        let stdin = self.data == Path::new("-") && !self.source.is_set();
+        let dash = self.data.iter().any(|p| p == Path::new("-"));
+        if dash && self.data.len() > 1 {
+            return Err(Error::config("--data - is standard input: it cannot be read together with files"));
+        }
+        let stdin = dash && !self.source.is_set();
         if self.source.is_set() {
-            if self.data != Path::new("-") {
+            if !dash {
                 return Err(Error::config("--data and --prometheus are two sources: pass one"));
             }
             if self.follow {
@@ -113,6 +122,10 @@ impl Args {
                      again for newer samples)",
                 ));
             }
+        }
+        let files = if dash { None } else { Some(DataFiles::resolve(&self.data, "--data")?) };
+        if self.follow && files.as_ref().is_some_and(|f| f.len() > 1) {
+            return Err(Error::config("--follow follows one file or standard input, not several files"));
         }
         if stdin && std::io::stdin().is_terminal() {
             return Err(Error::config(
@@ -123,17 +136,19 @@ impl Args {
             if out == Path::new("-") {
                 return Err(Error::config("-o - is standard output, the default: leave -o out"));
             }
-            if !stdin && !self.source.is_set() && same_file(&self.data, out) {
-                return Err(Error::config(format!(
-                    "-o {} is the input file --data {} (the same file{}): the scores would replace the \
-                     metrics being read; write them elsewhere",
-                    out.display(),
-                    self.data.display(),
-                    if out == &self.data { "" } else { ", under another name" }
-                )));
+            for data in files.iter().flat_map(|f| f.paths()) {
+                if same_file(data, out) {
+                    return Err(Error::config(format!(
+                        "-o {} is the input file --data {} (the same file{}): the scores would replace the \
+                         metrics being read; write them elsewhere",
+                        out.display(),
+                        data.display(),
+                        if out == data { "" } else { ", under another name" }
+                    )));
+                }
             }
         }
-        Ok(Settings { threads, threshold: self.threshold, evict_after: self.evict_after as i64, stdin })
+        Ok(Settings { threads, threshold: self.threshold, evict_after: self.evict_after as i64, stdin, files })
     }
 }
 
@@ -153,20 +168,26 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-fn source_name(args: &Args, settings: &Settings) -> String {
-    if settings.stdin {
-        "<stdin>".into()
-    } else {
-        args.data.display().to_string()
+fn source_name(settings: &Settings) -> String {
+    match &settings.files {
+        Some(files) => files.describe(),
+        None => "<stdin>".into(),
     }
 }
 
-fn open_input(args: &Args, settings: &Settings) -> Result<Box<dyn Read + Send>> {
-    if settings.stdin {
-        Ok(Box::new(std::io::stdin()))
-    } else {
-        let file = std::fs::File::open(&args.data).map_err(|e| Error::io("open", &args.data, e))?;
-        Ok(Box::new(file))
+/// Standard input, or the one file (several are read by [`load_files_for_scoring`]).
+fn open_input(settings: &Settings) -> Result<Box<dyn Read + Send>> {
+    match settings.files.as_ref().map(|f| f.paths()) {
+        Some([path]) => Ok(Box::new(std::fs::File::open(path).map_err(|e| Error::io("open", path, e))?)),
+        _ => Ok(Box::new(std::io::stdin())),
+    }
+}
+
+/// The output's series key columns: the model's, or `series` when each file is a series.
+fn key_names(model: &ScoringModel, settings: &Settings) -> Vec<String> {
+    match &settings.files {
+        Some(files) if files_name_series(&model.load_options(false), files.len()) => vec!["series".into()],
+        _ => model.key_names(),
     }
 }
 
@@ -205,6 +226,7 @@ pub fn run(args: Args) -> Result<Outcome> {
         None => Target::Stdout,
     };
     let evict_after = args.follow.then_some(settings.evict_after);
+    let key_names = key_names(&model, &settings);
     let (pods, problems, interrupted, (windows, anomalies), incidents) = if args.events {
         let opts = EventOptions {
             format: args.format,
@@ -212,7 +234,7 @@ pub fn run(args: Args) -> Result<Outcome> {
             merge_gap: args.merge_gap,
             top_features,
             feature_names: model.feature_names().to_vec(),
-            key_names: model.key_names(),
+            key_names: key_names.clone(),
             has_time: model.has_time(),
             close_after: evict_after,
         };
@@ -226,7 +248,7 @@ pub fn run(args: Args) -> Result<Outcome> {
             threshold,
             top_features,
             feature_names: model.feature_names().to_vec(),
-            key_names: model.key_names(),
+            key_names: key_names.clone(),
             has_time: model.has_time(),
             horizon: model.horizon(),
             evict_after,
@@ -242,7 +264,7 @@ pub fn run(args: Args) -> Result<Outcome> {
         eprintln!(
             "scored {windows} windows of {pods} {} in {:.2} s: {anomalies} at or above the threshold {threshold}\
              {merged} (score: {})",
-            if model.key_names().is_empty() { "series" } else { "pods" },
+            if key_names.is_empty() || key_names == ["series"] { "series" } else { "pods" },
             started.elapsed().as_secs_f64(),
             model.horizon().describe()
         );
@@ -264,7 +286,7 @@ fn drive<W: WindowSink>(
     explain: bool,
     mut out: W,
 ) -> Result<Driven<W>> {
-    let source = source_name(args, settings);
+    let source = source_name(settings);
     let mut interrupted = false;
     let (pods, problems) = if args.follow {
         let stop = Arc::new(AtomicBool::new(false));
@@ -279,7 +301,7 @@ fn drive<W: WindowSink>(
                 }
             });
         }
-        let rx = spawn_reader(open_input(args, settings)?, tail, stop.clone());
+        let rx = spawn_reader(open_input(settings)?, tail, stop.clone());
         // Windows are scored in batches while input keeps coming, and at once when it pauses.
         let batcher = ScoreBatcher::new(model, settings.threads, DEFAULT_PER_WORKER * settings.threads, explain)?;
         let sink = RefCell::new(StreamSink { batcher, out });
@@ -324,7 +346,10 @@ fn drive<W: WindowSink>(
         )?;
         (dataset.series.len(), problems)
     } else {
-        let dataset = load_for_scoring(open_input(args, settings)?, &source, model, args.skip_bad_rows)?;
+        let dataset = match &settings.files {
+            Some(files) if files.len() > 1 => load_files_for_scoring(files, model, args.skip_bad_rows)?.0,
+            _ => load_for_scoring(open_input(settings)?, &source, model, args.skip_bad_rows)?,
+        };
         let mut problems = report_problems(&dataset.report);
         for w in check_lengths(&dataset.series, model.steps(), LabelAt::Last)? {
             problems += &format!("warning: {w}\n");

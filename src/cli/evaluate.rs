@@ -7,15 +7,14 @@
 //! `--threshold` replaces it; the model's own thresholds are then reported as alternatives.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use super::Outcome;
 use crate::artifacts::{RunFolder, RunStatus};
-use crate::data::hashing::HashingReader;
 use crate::data::windows::check_lengths;
-use crate::data::{LabelSource, Series, WindowIndex};
-use crate::detect::batch::load_for_scoring;
+use crate::data::{DataFiles, LabelSource, Series, WindowIndex};
+use crate::detect::batch::{load_files_for_scoring, load_for_scoring};
 use crate::detect::incidents::incidents_of;
 use crate::detect::{ScoringModel, DEFAULT_MERGE_GAP};
 use crate::metrics::{event_metrics, label_segments, Evaluation, EventMetrics, PodEvents, Span, Threshold};
@@ -32,9 +31,10 @@ pub struct Args {
     #[arg(long, value_name = "RUN_DIR")]
     pub model: PathBuf,
     /// Labelled metrics CSV in the model's schema: a label column, or Kubernetes data for the
-    /// model's labelling rules (or --prometheus URL).
-    #[arg(long, value_name = "FILE", required_unless_present = "prometheus")]
-    pub data: Option<PathBuf>,
+    /// model's labelling rules (or --prometheus URL); or several files, a directory or a
+    /// pattern, as `train --data-path` takes them.
+    #[arg(long, value_name = "FILE|DIR|PATTERN", num_args = 1.., required_unless_present = "prometheus")]
+    pub data: Vec<PathBuf>,
     /// Where the evaluation folder is created (default: inside the run folder).
     #[arg(long, alias = "output_dir", value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
@@ -140,15 +140,14 @@ fn event_section(out: &mut String, m: &EventMetrics, merge_gap: usize, has_time:
     }
 }
 
-fn no_labels(model: &ScoringModel, data: &Path) -> Error {
+fn no_labels(model: &ScoringModel, data: &str) -> Error {
     let how = match &model.pipeline.spec.labels {
         LabelSource::Column { name } => format!("a 0/1 column '{name}', as the training data had"),
         LabelSource::Rules { .. } => "Kubernetes columns for the labelling rules".to_string(),
         LabelSource::None => "a 0/1 column named 'label' or 'anomaly'".to_string(),
     };
     Error::data(format!(
-        "{}: no labels to evaluate against: evaluate needs {how}; to score unlabelled data use `kubelstm detect`",
-        data.display()
+        "{data}: no labels to evaluate against: evaluate needs {how}; to score unlabelled data use `kubelstm detect`"
     ))
 }
 
@@ -159,14 +158,12 @@ pub fn evaluate(args: &Args) -> Result<EvaluateResult> {
     let started = Instant::now();
     let model = ScoringModel::load(&args.model)?;
     args.source.check_unused()?;
-    let (dataset, data_sha256, source) = match (&args.data, args.source.is_set()) {
+    let files = if args.data.is_empty() { None } else { Some(DataFiles::resolve(&args.data, "--data")?) };
+    let (dataset, data_sha256, source) = match (&files, args.source.is_set()) {
         (Some(_), true) => return Err(Error::config("--data and --prometheus are two sources: pass one")),
-        (Some(path), false) => {
-            let source = path.display().to_string();
-            let file = std::fs::File::open(path).map_err(|e| Error::io("open", path, e))?;
-            let mut hashing = HashingReader::new(file);
-            let dataset = load_for_scoring(&mut hashing, &source, &model, args.skip_bad_rows)?;
-            (dataset, hashing.hex_digest(), source)
+        (Some(files), false) => {
+            let (dataset, hash) = load_files_for_scoring(files, &model, args.skip_bad_rows)?;
+            (dataset, hash, files.describe())
         }
         (None, _) => {
             let pull = prometheus::open_for_scoring(&args.source, model.loaded.meta.prometheus.as_ref(), "-1d", 0)?;
@@ -177,15 +174,14 @@ pub fn evaluate(args: &Args) -> Result<EvaluateResult> {
             (dataset, hash, pull.source)
         }
     };
-    let data_path = PathBuf::from(&source);
     if !dataset.has_labels() {
-        return Err(no_labels(&model, &data_path));
+        return Err(no_labels(&model, &source));
     }
     let (t, label_at) = (model.steps(), model.label_at());
     let mut warnings = check_lengths(&dataset.series, t, label_at)?;
     warnings.extend(dataset.report.warnings.iter().cloned());
     let index = WindowIndex::labelled(&dataset.series, t, label_at);
-    let labels = index.labels(&dataset.series).ok_or_else(|| no_labels(&model, &data_path))?;
+    let labels = index.labels(&dataset.series).ok_or_else(|| no_labels(&model, &source))?;
 
     let windows = SplitWindows { index: &index, series: &dataset.series, features: model.features() };
     let mut engine = Engine::new(model.loaded.model.clone(), threads)?;
@@ -241,9 +237,9 @@ pub fn evaluate(args: &Args) -> Result<EvaluateResult> {
         chosen.rule,
         if chosen_on == "--threshold" { "the command line".to_string() } else { format!("the {chosen_on} split") }
     );
-    let data_name = match &args.data {
-        Some(p) => p.file_name().map_or(source.clone(), |n| n.to_string_lossy().into_owned()),
-        None => source.clone(),
+    let data_name = match files.as_ref().map(|f| f.paths()) {
+        Some([p]) => p.file_name().map_or(source.clone(), |n| n.to_string_lossy().into_owned()),
+        _ => source.clone(),
     };
     evaluation_section(&mut summary, &format!("Performance on {data_name}"), Some(&evaluation));
     event_section(&mut summary, &events, args.merge_gap, has_time);

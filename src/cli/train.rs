@@ -9,13 +9,13 @@ use std::sync::Arc;
 use super::Outcome;
 use crate::artifacts::RunStatus;
 use crate::data::synthetic::SyntheticConfig;
-use crate::data::{DataArgs, ScalerKind};
+use crate::data::{DataArgs, DataFiles, ScalerKind};
+use crate::metrics::ThresholdChoice;
 use crate::models::{Arch, Objective, MAX_SEQUENCE_LENGTH, MAX_WIDTH};
 use crate::optim::AdamConfig;
 use crate::prometheus::PrometheusArgs;
-use crate::train::job::{self, DataSource, JobSettings};
-use crate::metrics::ThresholdChoice;
 use crate::train::calibration::ErrorWeighting;
+use crate::train::job::{self, DataSource, JobSettings};
 use crate::train::TrainSettings;
 use crate::{Error, Result};
 
@@ -33,9 +33,11 @@ pub enum Mode {
 // "unexpected argument '-1' found".
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Pod metrics CSV. Without it, the built-in synthetic cluster (50 pods, 100,000 rows).
-    #[arg(long, alias = "data_path", value_name = "FILE")]
-    pub data_path: Option<PathBuf>,
+    /// Pod metrics CSV; or several files (repeat the flag, or list them after it), a directory
+    /// (its *.csv files) or a pattern (DIR/*_metric.csv), read as one dataset with one header.
+    /// Without it, the built-in synthetic cluster (50 pods, 100,000 rows).
+    #[arg(long, alias = "data_path", value_name = "FILE|DIR|PATTERN", num_args = 1..)]
+    pub data_path: Vec<PathBuf>,
     /// Where the run folder (run_YYYYMMDD_HHMMSS) is created.
     #[arg(long, alias = "output_dir", default_value = "model_artifacts", value_name = "DIR")]
     pub output_dir: PathBuf,
@@ -184,11 +186,11 @@ impl Args {
             None => None,
         };
         self.source.check_unused()?;
-        let data = match (&self.data_path, self.source.is_set()) {
-            (Some(_), true) => return Err(Error::config("--data-path and --prometheus are two sources: pass one")),
-            (Some(path), false) => DataSource::File(path.clone()),
-            (None, false) => DataSource::Synthetic(SyntheticConfig::default()),
-            (None, true) => {
+        let data = match (self.data_path.is_empty(), self.source.is_set()) {
+            (false, true) => return Err(Error::config("--data-path and --prometheus are two sources: pass one")),
+            (false, false) => DataSource::Files(DataFiles::resolve(&self.data_path, "--data-path")?),
+            (true, false) => DataSource::Synthetic(SyntheticConfig::default()),
+            (true, true) => {
                 if let Some(flag) = self.data.generic_flag() {
                     return Err(Error::config(format!(
                         "{flag} names CSV columns; with --prometheus the columns are the queries' \
@@ -201,7 +203,12 @@ impl Args {
             }
         };
         let parameters = serde_json::json!({
-            "data_path": self.data_path.as_ref().map(|p| p.display().to_string()),
+            // As given: one path, or the list (the ingest report names the files read).
+            "data_path": match self.data_path.as_slice() {
+                [] => serde_json::Value::Null,
+                [one] => one.display().to_string().into(),
+                many => many.iter().map(|p| p.display().to_string()).collect(),
+            },
             "prometheus": self.source.prometheus,
             "start": self.source.start,
             "end": self.source.is_set().then_some(&self.source.end),

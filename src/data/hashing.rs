@@ -17,6 +17,15 @@ impl<R> HashingReader<R> {
     pub fn new(inner: R) -> Self {
         HashingReader { inner, hasher: Sha256::new() }
     }
+    /// Goes on hashing after the bytes `hasher` has seen: several files, hashed in order as one
+    /// input.
+    pub fn resume(inner: R, hasher: Sha256) -> Self {
+        HashingReader { inner, hasher }
+    }
+    /// The hash so far, to [`resume`](Self::resume) with the next file.
+    pub fn into_hasher(self) -> Sha256 {
+        self.hasher
+    }
     /// The SHA-256 (hex) of what was read so far.
     pub fn hex_digest(&self) -> String {
         hex(&self.hasher.clone().finalize())

@@ -17,6 +17,7 @@
 //! | [`csv_ingest`] | `RowParser` (one record → raw row) and the batch reader |
 //! | [`csv_guard`] | `LineGuard`: quoted fields end with their line; line numbers; length limits |
 //! | [`series`] | grouping, sorting, duplicate timestamps |
+//! | [`sources`] | several files (a directory, a pattern) as one dataset; series named after files |
 //! | [`features`] | `FeaturePlan` and the incremental `FeatureBuilder` (batch = streaming) |
 //! | [`stream`] | `FeatureStream`: record-at-a-time features for `detect --follow` |
 //! | [`labels`] | the labelling rules (`rules.toml`) |
@@ -46,6 +47,7 @@ pub mod report;
 pub mod scaler;
 pub mod schema;
 pub mod series;
+pub mod sources;
 pub mod split;
 pub mod stream;
 pub mod synthetic;
@@ -57,9 +59,10 @@ pub use features::{FeatureBuilder, FeaturePlan, Pushed};
 pub use fuzz::fuzz_ingest;
 pub use labels::LabelRules;
 pub use options::{DataArgs, LabelAt, LabelSource, LoadOptions, MissingPolicy, PipelineSpec};
-pub use report::IngestReport;
+pub use report::{IngestReport, InputFile};
 pub use scaler::{Scaler, ScalerKind};
 pub use schema::SchemaKind;
+pub use sources::DataFiles;
 pub use split::{class_weights, Part, SplitConfig, Splits};
 pub use stream::{FeatureStream, StreamRow};
 pub use windows::{Window, WindowIndex};

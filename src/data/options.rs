@@ -47,7 +47,8 @@ pub struct DataArgs {
     /// than the time, group and label columns. Without it, the Kubernetes schema is detected.
     #[arg(long, alias = "feature_columns", value_name = "NAMES|all")]
     pub feature_columns: Option<String>,
-    /// Generic mode: the timestamp column (RFC 3339, 'YYYY-MM-DD HH:MM:SS' or epoch seconds).
+    /// Generic mode: the timestamp column (RFC 3339, 'YYYY-MM-DD HH:MM:SS', Go's time.Time form
+    /// or epoch seconds).
     /// Without it, row order is time.
     #[arg(long, alias = "time_column", value_name = "NAME")]
     pub time_column: Option<String>,

@@ -70,9 +70,23 @@ pub struct RuleCount {
     pub rows: u64,
 }
 
+/// One of the files a load of several read.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InputFile {
+    pub path: String,
+    /// The series its rows make, when files name series (no group columns).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub series: Option<String>,
+    /// Its data rows (header excluded), good or bad.
+    pub rows: u64,
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct IngestReport {
     pub source: String,
+    /// The files read, in order, when there were several (`source` describes them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<InputFile>,
     /// Data rows in the file (header excluded), good or bad.
     pub rows_read: u64,
     /// Rows in the dataset.

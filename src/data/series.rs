@@ -23,6 +23,7 @@ pub(crate) struct SeriesAcc {
     text: Vec<u16>,   // (n,) rule bits from text cells
     labels: Vec<u8>,  // (n,) label cells (0 when there is no label column)
     lines: Vec<u64>,  // (n,) file line of each row
+    files: Vec<u32>,  // (n,) the file of each row, an index into the report's files
 }
 
 impl SeriesAcc {
@@ -35,15 +36,17 @@ impl SeriesAcc {
             text: Vec::new(),
             labels: Vec::new(),
             lines: Vec::new(),
+            files: Vec::new(),
         }
     }
-    pub(crate) fn push(&mut self, row: &RawRow, ts: i64, line: u64) {
+    pub(crate) fn push(&mut self, row: &RawRow, ts: i64, line: u64, file: u32) {
         debug_assert_eq!(row.values.len(), self.r);
         self.ts.push(ts);
         self.values.extend_from_slice(&row.values);
         self.text.push(row.text);
         self.labels.push(row.label.unwrap_or(0));
         self.lines.push(line);
+        self.files.push(file);
     }
 }
 
@@ -57,6 +60,9 @@ pub(crate) fn finish(parser: RowParser, mut accs: Vec<SeriesAcc>, mut report: In
     let has_labels = parser.has_labels();
     let has_time = parser.schema().time.is_some();
     let show_time = |t: i64| if has_time { format_rfc3339(t) } else { format!("row {t}") };
+    // A row's line is in its own file, when the load read several.
+    let file_names: Vec<String> = report.files.iter().map(|f| f.path.clone()).collect();
+    let file_of = |acc: &SeriesAcc, i: usize| file_names.get(acc.files[i] as usize).unwrap_or(&source).clone();
     let mut filled = vec![0u64; r];
     let mut rule_rows = [0u64; RULE_NAMES.len()];
     let mut anomalies = 0u64;
@@ -92,7 +98,7 @@ pub(crate) fn finish(parser: RowParser, mut accs: Vec<SeriesAcc>, mut report: In
                 if acc.ts[j as usize] == acc.ts[i] {
                     report.skip(SkipReason::DuplicateTimestamp, || {
                         Error::input(
-                            &source,
+                            file_of(&acc, i),
                             Some(acc.lines[i]),
                             None,
                             format!(
@@ -114,7 +120,7 @@ pub(crate) fn finish(parser: RowParser, mut accs: Vec<SeriesAcc>, mut report: In
                 Pushed::NoPriorValue => {
                     report.skip(SkipReason::MissingNoPriorValue, || {
                         Error::input(
-                            &source,
+                            file_of(&acc, i),
                             Some(acc.lines[i]),
                             first_missing(),
                             format!("missing value and no earlier value in series {} to carry forward", s.key),
@@ -125,7 +131,7 @@ pub(crate) fn finish(parser: RowParser, mut accs: Vec<SeriesAcc>, mut report: In
                 }
                 Pushed::MissingValue => {
                     report.skip(SkipReason::MissingValue, || {
-                        Error::input(&source, Some(acc.lines[i]), first_missing(), "missing value").to_string()
+                        Error::input(file_of(&acc, i), Some(acc.lines[i]), first_missing(), "missing value").to_string()
                     });
                     continue;
                 }

@@ -4,6 +4,9 @@
 //! - RFC 3339: `2024-03-04T10:30:00Z`, `2024-03-04T10:30:00.250+02:00` (`t`/`z` in any case);
 //! - the pandas/SQL form `2024-03-04 10:30:00` (optionally with fraction and offset);
 //! - a zone-less `2024-03-04T10:30:00` (taken as UTC, like the space form);
+//! - Go's `time.Time.String()`: `2022-08-22 03:51:19.607158889 +0000 UTC m=+0.113112869`, a
+//!   numeric offset (honoured) after a space, then the zone's abbreviation (ignored: the offset
+//!   says it all, and abbreviations are ambiguous) and Go's optional monotonic-clock reading;
 //! - plain epoch seconds, `1709548200` or `1709548200.5`.
 //!
 //! Fractions of a second are floored: samples closer than a second apart share a timestamp.
@@ -65,8 +68,8 @@ pub fn push_rfc3339(out: &mut String, secs: i64) {
 }
 
 /// What went wrong, for the error message; the caller adds file, line and column.
-pub const EXPECTED_FORMS: &str =
-    "expected RFC 3339 (2024-03-04T10:30:00Z), 'YYYY-MM-DD HH:MM:SS' or epoch seconds, in the years 0000 to 9999";
+pub const EXPECTED_FORMS: &str = "expected RFC 3339 (2024-03-04T10:30:00Z), 'YYYY-MM-DD HH:MM:SS[.frac][ ±HHMM]', \
+     Go's '2024-03-04 10:30:00.25 +0000 UTC [m=+0.1]' or epoch seconds, in the years 0000 to 9999";
 
 /// 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z in epoch seconds: the range of the text forms,
 /// and of epoch seconds too. Unbounded epoch seconds (any `i64`) overflowed the time-range
@@ -133,6 +136,10 @@ fn parse_datetime(b: &[u8]) -> Option<i64> {
         }
         rest = &frac[n..];
     }
+    // Go writes a space before the offset, then the zone's name and maybe `m=±seconds`.
+    if let Some((&b' ', after)) = rest.split_first() {
+        rest = go_offset(after)?;
+    }
     let offset = match rest {
         [] | [b'Z'] | [b'z'] => 0,
         [sign @ (b'+' | b'-'), oh1, oh2, b':', om1, om2] | [sign @ (b'+' | b'-'), oh1, oh2, om1, om2] => {
@@ -152,6 +159,45 @@ fn parse_datetime(b: &[u8]) -> Option<i64> {
     };
     let days = days_from_civil(y, mo, d);
     Some(days * 86_400 + (h as i64) * 3600 + (mi as i64) * 60 + s as i64 - offset)
+}
+
+/// The numeric offset of Go's `±HHMM ZONE[ m=±S.F]` (after its leading space), with the zone
+/// name and the monotonic reading checked and dropped; `None` when the tail is not that.
+fn go_offset(b: &[u8]) -> Option<&[u8]> {
+    let split = b.iter().position(|&c| c == b' ').unwrap_or(b.len());
+    let (offset, mut tail) = b.split_at(split);
+    if !matches!(offset.first(), Some(b'+' | b'-')) {
+        return None;
+    }
+    if let Some((&b' ', zone_and_more)) = tail.split_first() {
+        let n = zone_and_more.iter().position(|&c| c == b' ').unwrap_or(zone_and_more.len());
+        let (zone, more) = zone_and_more.split_at(n);
+        // An abbreviation (UTC, CEST), or Go's `+03` for a zone that has none.
+        let named = (1..=6).contains(&zone.len()) && zone.iter().all(u8::is_ascii_alphabetic);
+        let numeric = zone.len() >= 3
+            && matches!(zone[0], b'+' | b'-')
+            && zone.len() <= 5
+            && zone[1..].iter().all(u8::is_ascii_digit);
+        if !(named || numeric) {
+            return None;
+        }
+        tail = more;
+    }
+    match tail {
+        [] => {}
+        [b' ', b'm', b'=', b'+' | b'-', reading @ ..] => {
+            let (whole, frac) = match reading.iter().position(|&c| c == b'.') {
+                Some(dot) => (&reading[..dot], Some(&reading[dot + 1..])),
+                None => (reading, None),
+            };
+            let all_digits = |d: &[u8]| !d.is_empty() && d.iter().all(u8::is_ascii_digit);
+            if !all_digits(whole) || frac.is_some_and(|f| !all_digits(f)) {
+                return None;
+            }
+        }
+        _ => return None,
+    }
+    Some(offset)
 }
 
 #[cfg(test)]
@@ -211,6 +257,36 @@ mod tests {
             assert_eq!(parse_timestamp(text), None, "{text}");
         }
         assert_eq!(parse_timestamp("2024-02-29 00:00:00"), Some(days_from_civil(2024, 2, 29) * 86_400));
+    }
+
+    #[test]
+    fn go_time_strings() {
+        // Online Boutique's first row (nezha dataset): 2022-08-22T03:51:19Z.
+        let t = days_from_civil(2022, 8, 22) * 86_400 + 3 * 3600 + 51 * 60 + 19;
+        assert_eq!(parse_timestamp("2022-08-22 03:51:19.607158889 +0000 UTC m=+0.113112869"), Some(t));
+        assert_eq!(parse_timestamp("2022-08-22 03:51:19.607158889 +0000 UTC"), Some(t));
+        assert_eq!(parse_timestamp("2022-08-22 03:51:19 +0000 UTC"), Some(t));
+        assert_eq!(parse_timestamp("2022-08-22 03:51:19 +0000"), Some(t));
+        // The offset is honoured, whatever the zone is called.
+        assert_eq!(parse_timestamp("2022-08-22 05:51:19.5 +0200 CEST m=+60.095282755"), Some(t));
+        assert_eq!(parse_timestamp("2022-08-21 22:21:19 -0530 -0530"), Some(t));
+        assert_eq!(parse_timestamp("2022-08-22 06:51:19 +0300 +03 m=-1.5"), Some(t));
+        for text in [
+            "2022-08-22 03:51:19.607158889 UTC",                      // a name but no offset
+            "2022-08-22 03:51:19 +0000 UTC m=+",                      // an empty reading
+            "2022-08-22 03:51:19 +0000 UTC m=+0.1x",                  // garbage in the reading
+            "2022-08-22 03:51:19 +0000 UTC m=0.1",                    // no sign
+            "2022-08-22 03:51:19 +0000 U7C",                          // not a zone name
+            "2022-08-22 03:51:19 +0000 UTC extra",                    // trailing words
+            "2022-08-22 03:51:19 +0000  UTC",                         // two spaces
+            "2022-08-22 03:51:19 +2500 UTC",                          // impossible offset
+            "2022-08-22 03:51:19 0000 UTC",                           // offset without a sign
+            "2022-08-22 03:51:19 ",                                   // a dangling space
+            "2022-08-32 03:51:19.607158889 +0000 UTC m=+0.113112869", // no such day
+        ] {
+            assert_eq!(parse_timestamp(text), None, "{text}");
+        }
+        assert!(EXPECTED_FORMS.contains("Go's"), "the error lists the Go form");
     }
 
     #[test]

@@ -18,7 +18,8 @@ use super::scorer::Scorer;
 use crate::data::csv_guard::MAX_LINE_BYTES;
 use crate::data::csv_ingest::{csv_reader, unclosed_quote, KEY_SEPARATOR};
 use crate::data::schema::clean_header;
-use crate::data::{Dataset, Series, WindowIndex};
+use crate::data::sources::load_files;
+use crate::data::{DataFiles, Dataset, Series, WindowIndex};
 use crate::nn::resize;
 use crate::parallel::{ranges, worker_pool};
 use crate::{Error, Result};
@@ -189,9 +190,35 @@ pub fn score_dataset(
 /// schema is told what the model needs rather than which training flags would read it.
 pub fn load_for_scoring<R: Read>(input: R, source: &str, model: &ScoringModel, skip_bad_rows: bool) -> Result<Dataset> {
     let mut input = BufReader::with_capacity(1 << 20, input);
+    let first = check_model_header(&mut input, source, model)?;
+    // The header line goes back in front of the rest.
+    let reader = std::io::Cursor::new(first).chain(input);
+    let mut dataset = crate::data::load_reader(reader, source, &model.load_options(skip_bad_rows))?;
+    model.scaler().transform_dataset(&mut dataset)?;
+    Ok(dataset)
+}
+
+/// Loads several files (or one) for scoring, as [`load_for_scoring`] loads one: the first
+/// file's header is checked against the model, and the others must have the same header (see
+/// [`crate::data::sources`]). Returns the dataset and the SHA-256 of the files' bytes in order.
+pub fn load_files_for_scoring(
+    files: &DataFiles,
+    model: &ScoringModel,
+    skip_bad_rows: bool,
+) -> Result<(Dataset, String)> {
+    let first = &files.paths()[0];
+    let file = std::fs::File::open(first).map_err(|e| Error::io("open", first, e))?;
+    check_model_header(&mut BufReader::new(file), &first.display().to_string(), model)?;
+    let (mut dataset, hash) = load_files(files, &model.load_options(skip_bad_rows))?;
+    model.scaler().transform_dataset(&mut dataset)?;
+    Ok((dataset, hash))
+}
+
+/// Reads the header line of `input` and checks it names the model's columns; returns the line.
+fn check_model_header<R: BufRead>(input: &mut R, source: &str, model: &ScoringModel) -> Result<Vec<u8>> {
     let mut first = Vec::new();
     // At most one line's limit: past it the loader reports the line as too long.
-    (&mut input)
+    (&mut *input)
         .take(MAX_LINE_BYTES as u64 + 1)
         .read_until(b'\n', &mut first)
         .map_err(|e| Error::io("read", source, e))?;
@@ -204,9 +231,5 @@ pub fn load_for_scoring<R: Read>(input: R, source: &str, model: &ScoringModel, s
         }
         check_header(source, model.dir(), &model.pipeline.spec, &clean_header(&header))?;
     }
-    // The header line goes back in front of the rest.
-    let reader = std::io::Cursor::new(first).chain(input);
-    let mut dataset = crate::data::load_reader(reader, source, &model.load_options(skip_bad_rows))?;
-    model.scaler().transform_dataset(&mut dataset)?;
-    Ok(dataset)
+    Ok(first)
 }

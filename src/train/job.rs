@@ -18,11 +18,13 @@ use sha2::{Digest, Sha256};
 
 use crate::artifacts::model_file::hex;
 use crate::artifacts::{save_model, ModelMeta, ModelPipeline, RunFolder, RunStatus};
-use crate::data::hashing::HashingReader;
+use crate::data::sources::first_few;
 use crate::data::split::class_weights;
 use crate::data::synthetic::{self, SyntheticConfig};
 use crate::data::windows::check_lengths;
-use crate::data::{Dataset, LabelAt, LoadOptions, Part, Scaler, ScalerKind, Series, SplitConfig, Splits, WindowIndex};
+use crate::data::{
+    DataFiles, Dataset, LabelAt, LoadOptions, Part, Scaler, ScalerKind, Series, SplitConfig, Splits, WindowIndex,
+};
 use crate::metrics::{Evaluation, Threshold, ThresholdChoice};
 use crate::models::{check_window, Arch, Model, ModelConfig, Objective};
 use crate::params::Weights;
@@ -35,7 +37,8 @@ use crate::{Error, Result};
 /// Where the data comes from.
 #[derive(Clone, Debug)]
 pub enum DataSource {
-    File(PathBuf),
+    /// One CSV, or several read as one dataset (see [`crate::data::sources`]).
+    Files(DataFiles),
     Synthetic(SyntheticConfig),
     /// A pull from a Prometheus server; `derived` adds the rolling features in generic mode.
     Prometheus {
@@ -86,14 +89,7 @@ pub struct JobResult {
 /// Loads the data; returns it with the SHA-256 of its CSV bytes.
 pub fn load_data(source: &DataSource, options: &LoadOptions) -> Result<(Dataset, String)> {
     match source {
-        DataSource::File(path) => {
-            let file = std::fs::File::open(path).map_err(|e| Error::io("open", path, e))?;
-            let mut reader = HashingReader::new(std::io::BufReader::with_capacity(1 << 20, file));
-            let dataset = crate::data::load_reader(&mut reader, &path.display().to_string(), options)?;
-            // The CSV reader may stop before EOF (it never does on success, but be exact).
-            std::io::copy(&mut reader, &mut std::io::sink()).map_err(|e| Error::io("read", path, e))?;
-            Ok((dataset, reader.hex_digest()))
-        }
+        DataSource::Files(files) => crate::data::sources::load_files(files, options),
         DataSource::Synthetic(cfg) => {
             let (bytes, _) = synthetic::csv_bytes(cfg)?;
             let hash = hex(&Sha256::digest(&bytes));
@@ -300,6 +296,10 @@ fn summary_report(
     }
     let _ = writeln!(s, "\nDataset: {}", dataset.source);
     let _ = writeln!(s, "Total records: {} ({} pods/series)", r.rows_loaded, r.series);
+    let named: Vec<&str> = r.files.iter().filter_map(|f| f.series.as_deref()).collect();
+    if !named.is_empty() {
+        let _ = writeln!(s, "Series, one per file and named after it: {}", first_few(&named, 10));
+    }
     match r.anomaly_rate {
         Some(rate) => {
             let _ = writeln!(s, "Anomaly rate: {:.2}% ({} anomalous rows)", 100.0 * rate, r.anomalies.unwrap_or(0));
