@@ -165,7 +165,8 @@ fn mean_std(rows: &[Vec<f64>]) -> (Vec<f64>, Vec<f64>) {
     let (n, f) = (rows.len() as f64, rows[0].len());
     let mean: Vec<f64> = (0..f).map(|j| rows.iter().map(|r| r[j]).sum::<f64>() / n).collect();
     // A constant metric gets a unit spread of 1e-3 (ASD is scaled to [0, 1]) rather than 0.
-    let std = (0..f).map(|j| (rows.iter().map(|r| (r[j] - mean[j]).powi(2)).sum::<f64>() / n).sqrt().max(1e-3)).collect();
+    let std =
+        (0..f).map(|j| (rows.iter().map(|r| (r[j] - mean[j]).powi(2)).sum::<f64>() / n).sqrt().max(1e-3)).collect();
     (mean, std)
 }
 
@@ -225,11 +226,16 @@ fn pca_residual(train: &[Vec<f64>], test: &[Vec<f64>]) -> Vec<f64> {
 }
 
 /// Eigenvalues and eigenvectors (columns) of a symmetric matrix by cyclic Jacobi rotations.
+// Index loops: a rotation reads and writes two rows or two columns at once.
+#[allow(clippy::needless_range_loop)]
 fn jacobi_eigen(mut a: Vec<Vec<f64>>) -> (Vec<f64>, Vec<Vec<f64>>) {
     let n = a.len();
     let mut v: Vec<Vec<f64>> = (0..n).map(|i| (0..n).map(|j| f64::from(u8::from(i == j))).collect()).collect();
     for _sweep in 0..100 {
-        let off: f64 = (0..n).flat_map(|i| (0..n).filter(move |&j| j != i).map(move |j| (i, j))).map(|(i, j)| a[i][j].powi(2)).sum();
+        let off: f64 = (0..n)
+            .flat_map(|i| (0..n).filter(move |&j| j != i).map(move |j| (i, j)))
+            .map(|(i, j)| a[i][j].powi(2))
+            .sum();
         if off < 1e-22 {
             break;
         }
@@ -265,7 +271,9 @@ fn jacobi_eigen(mut a: Vec<Vec<f64>>) -> (Vec<f64>, Vec<Vec<f64>>) {
 
 /// Trailing mean over the last `k` scores (fewer at the start).
 fn smoothed(scores: &[f64], k: usize) -> Vec<f64> {
-    (0..scores.len()).map(|i| scores[i.saturating_sub(k - 1)..=i].iter().sum::<f64>() / (i.min(k - 1) + 1) as f64).collect()
+    (0..scores.len())
+        .map(|i| scores[i.saturating_sub(k - 1)..=i].iter().sum::<f64>() / (i.min(k - 1) + 1) as f64)
+        .collect()
 }
 
 /// What one trained model gives: scores of each test row that ends a window (rows `T-1..`),
@@ -340,7 +348,14 @@ const RULES: [&str; 6] = ["POT 1e-2", "POT 1e-3", "POT 1e-4", "p99", "p99.9", "v
 fn rule_thresholds(validation: &[f64]) -> Vec<f64> {
     let pot = |risk| Threshold::pot(validation, risk).map_or(f64::NAN, |t| t.value);
     let pct = |p| Threshold::percentile(validation, p).map_or(f64::NAN, |t| t.value);
-    vec![pot(1e-2), pot(1e-3), pot(1e-4), pct(99.0), pct(99.9), validation.iter().copied().fold(f64::NEG_INFINITY, f64::max)]
+    vec![
+        pot(1e-2),
+        pot(1e-3),
+        pot(1e-4),
+        pct(99.0),
+        pct(99.9),
+        validation.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+    ]
 }
 
 fn f1_at(labels: &[u8], scores: &[f64], threshold: f64) -> f64 {
@@ -439,7 +454,12 @@ fn run(cli: &Cli) -> Result<(), String> {
             rule_f1[2 * a].push(f1s(&scored.test, &scored.validation));
             rule_f1[2 * a + 1].push(f1s(&smooth_test, &smooth_validation));
         }
-        let _ = writeln!(report, "## omi-{k} ({} test rows, {} anomalous)\n\n{COLUMNS}\n{RULE}", labels.len(), labels.iter().filter(|&&y| y == 1).count());
+        let _ = writeln!(
+            report,
+            "## omi-{k} ({} test rows, {} anomalous)\n\n{COLUMNS}\n{RULE}",
+            labels.len(),
+            labels.iter().filter(|&&y| y == 1).count()
+        );
         for (i, q) in qs.iter().enumerate() {
             let _ = writeln!(report, "{}", row(&names[i], q));
             all[i].push(*q);

@@ -335,6 +335,80 @@ fn a_forecaster_scores_the_unforecastable_rows_and_names_their_feature() {
     assert!(weakest_spike > 4.0 * median, "spikes {spikes:?} vs median {median}");
 }
 
+/// `(host, timestamp) → score` rows of `detect`'s CSV, each host's in time order.
+fn scores_by_host(stdout: &[u8]) -> BTreeMap<String, Vec<(String, f32)>> {
+    let mut by_host: BTreeMap<String, Vec<(String, f32)>> = BTreeMap::new();
+    for r in csv::Reader::from_reader(stdout).records() {
+        let r = r.unwrap();
+        by_host.entry(r[1].to_string()).or_default().push((r[0].to_string(), r[2].parse().unwrap()));
+    }
+    by_host
+}
+
+/// With `smooth_windows` = 3 each row's score is its host's mean of the last three window
+/// scores (fewer at the start), in batch and in `--follow` alike; the spikes still stand out.
+#[test]
+fn smoothed_scores_are_each_pods_mean_of_its_last_windows_in_batch_and_stream() {
+    let fx = fixture();
+    let smoothed = copy_run(&fx.forecaster, "smooth3");
+    let file = smoothed.join("threshold.json");
+    let mut thresholds: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(thresholds["smooth_windows"], 1, "training's default is no smoothing");
+    thresholds["smooth_windows"] = 3.into();
+    std::fs::write(&file, thresholds.to_string()).unwrap();
+
+    let raw = detect_on(&fx.forecaster, &fx.generic_csv, false, &["-q"]);
+    let batch = detect_on(&smoothed, &fx.generic_csv, false, &["-q"]);
+    let follow = detect_on(&smoothed, &fx.generic_csv, true, &["-q"]);
+    for o in [&raw, &batch, &follow] {
+        assert!(o.status.success(), "{}", stderr(o));
+    }
+    let (raw, batch, follow) = (scores_by_host(&raw.stdout), scores_by_host(&batch.stdout), scores_by_host(&follow.stdout));
+    assert_eq!(batch, follow, "streamed smoothing equals batch smoothing");
+    assert_eq!(raw.len(), 3);
+    let mut changed = 0;
+    for (host, rows) in &raw {
+        let smooth = &batch[host];
+        assert_eq!(smooth.len(), rows.len());
+        for i in 0..rows.len() {
+            let last = &rows[i.saturating_sub(2)..=i];
+            let mean = last.iter().map(|(_, s)| f64::from(*s)).sum::<f64>() / last.len() as f64;
+            assert_eq!(smooth[i].0, rows[i].0, "same windows in the same order");
+            assert_eq!(smooth[i].1, mean as f32, "{host} row {i}: the mean of {last:?}");
+            changed += usize::from(smooth[i].1 != rows[i].1);
+        }
+    }
+    assert!(changed > 100, "smoothing changed only {changed} scores");
+}
+
+/// `train --smooth 3` stores the window count and sets the threshold on smoothed validation
+/// scores: the same weights as without it (same seed), another threshold.
+#[test]
+fn train_smooth_sets_the_threshold_on_smoothed_validation_scores() {
+    let fx = fixture();
+    let out = fx.dir.join("smooth_runs");
+    let args = |smooth: &str| -> Vec<String> {
+        [
+            "--data-path", path(&fx.generic_csv), "--feature-columns", "x,y", "--time-column", "t", "--group-columns",
+            "host", "--sequence-length", "5", "--lstm-units", "8", "4", "--dense-units", "8", "4", "--output-dir",
+            path(&out), "--threshold-rule", "percentile", "--threshold-percentile", "90", "--smooth", smooth,
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    let read = |run: &Path, name: &str| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(run.join(name)).unwrap()).unwrap()
+    };
+    let (plain, smoothed) = (train(&args("1")), train(&args("3")));
+    let weights = |run: &Path| read(run, "model.json")["weights_sha256"].as_str().unwrap().to_string();
+    assert_eq!(weights(&plain), weights(&smoothed));
+    assert_eq!(read(&plain, "threshold.json")["smooth_windows"], 1);
+    assert_eq!(read(&smoothed, "threshold.json")["smooth_windows"], 3);
+    let value = |run: &Path| read(run, "threshold.json")["value"].as_f64().unwrap();
+    // Same weights, same validation windows: only smoothing can move the percentile.
+    assert_ne!(value(&smoothed), value(&plain));
+}
+
 // ---------------------------------------------------------------------------------------
 // Output formats
 
@@ -702,6 +776,11 @@ fn damaged_model_folders_are_errors_that_say_what_and_what_to_do() {
     let meta = std::fs::read_to_string(run.join("model.json")).unwrap();
     std::fs::write(run.join("model.json"), meta.replace("\"format_version\": 1", "\"format_version\": 2")).unwrap();
     assert_error(&detect(&run), &["model format version 2 is not supported", "retrain"]);
+
+    let run = copy_run(&fx.standard, "smooth_zero");
+    let thresholds = std::fs::read_to_string(run.join("threshold.json")).unwrap();
+    std::fs::write(run.join("threshold.json"), thresholds.replace("\"smooth_windows\": 1", "\"smooth_windows\": 0")).unwrap();
+    assert_error(&detect(&run), &["threshold.json's smooth_windows is 0, outside 1..=1000", "altered"]);
 
     let run = copy_run(&fx.standard, "edited_scaler");
     let scaler = std::fs::read_to_string(run.join("scaler.json")).unwrap();

@@ -629,6 +629,14 @@ fn cases() -> Vec<Case> {
         ),
         case("epochs 0", Generic, same, &["--epochs", "0"], Error(&["--epochs must be at least 1"])),
         case("patience 0", Generic, same, &["--patience", "0"], Error(&["--patience must be at least 1"])),
+        case("smooth 0", Generic, same, &["--smooth", "0"], Error(&["--smooth must be between 1 and 1000 windows, got 0"])),
+        case(
+            "smooth 5000",
+            Generic,
+            same,
+            &["--smooth", "5000"],
+            Error(&["--smooth must be between 1 and 1000 windows, got 5000"]),
+        ),
         case("threads 0", Generic, same, &["--threads", "0"], Error(&["--threads must be between 1 and 1024, got 0"])),
         case(
             "threads 100000",

@@ -16,7 +16,7 @@ use crate::detect::batch::{load_files_for_scoring, load_for_scoring, score_datas
 use crate::detect::follow::{spawn_reader, ChannelReader};
 use crate::detect::output::Target;
 use crate::detect::stream::{run_stream, ScoreBatcher, StreamSettings, StreamSink};
-use crate::detect::{EventOptions, EventSink, WindowSink, DEFAULT_MERGE_GAP};
+use crate::detect::{EventOptions, EventSink, Smoothed, WindowSink, DEFAULT_MERGE_GAP};
 use crate::detect::{Format, Output, OutputOptions, ScoringModel};
 use crate::prometheus::{self, PrometheusArgs};
 use crate::{Error, Result};
@@ -304,7 +304,9 @@ fn drive<W: WindowSink>(
         let rx = spawn_reader(open_input(settings)?, tail, stop.clone());
         // Windows are scored in batches while input keeps coming, and at once when it pauses.
         let batcher = ScoreBatcher::new(model, settings.threads, DEFAULT_PER_WORKER * settings.threads, explain)?;
-        let sink = RefCell::new(StreamSink { batcher, out });
+        // Streamed windows are smoothed as score_dataset smooths a batch: per pod, in order.
+        let out_smoothed = Smoothed::new(out, model.smooth_windows());
+        let sink = RefCell::new(StreamSink { batcher, out: out_smoothed });
         let failed: RefCell<Option<Error>> = RefCell::new(None);
         let reader = ChannelReader::new(rx, || {
             sink.borrow_mut().idle().map_err(|e| {
@@ -319,7 +321,7 @@ fn drive<W: WindowSink>(
             Ok(summary) => summary,
             Err(e) => return Err(failed.into_inner().unwrap_or(e)),
         };
-        out = sink.into_inner().finish()?;
+        out = sink.into_inner().finish()?.into_inner();
         interrupted = stop.load(Ordering::SeqCst);
         let mut problems = report_problems(&summary.report);
         if summary.windows == 0 && summary.report.rows_loaded > 0 {
@@ -329,7 +331,8 @@ fn drive<W: WindowSink>(
         (summary.pods, problems)
     } else if args.source.is_set() {
         // History for the first windows: T rows, and the two before them that rates need.
-        let lookback = model.steps() as u64 + 3;
+        // and the windows a smoothed score averages.
+        let lookback = model.steps() as u64 + 3 + (model.smooth_windows() as u64 - 1);
         let pull = prometheus::open_for_scoring(&args.source, model.loaded.meta.prometheus.as_ref(), "-1h", lookback)?;
         let from = pull.from;
         let (dataset, _, stats) = prometheus::load_pull(pull.reader, &pull.source, |r| {

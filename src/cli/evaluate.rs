@@ -186,6 +186,9 @@ pub fn evaluate(args: &Args) -> Result<EvaluateResult> {
     let windows = SplitWindows { index: &index, series: &dataset.series, features: model.features() };
     let mut engine = Engine::new(model.loaded.model.clone(), threads)?;
     let scores = score_windows(&mut engine, &crate::params::Weights::new(model.loaded.params.clone()), &windows);
+    // The threshold applies to smoothed scores, as in detect (windows are per series, in order).
+    let series_ids: Vec<u32> = index.windows.iter().map(|w| w.series).collect();
+    let scores = crate::detect::smoothing::smooth_in_order(&scores, &series_ids, model.smooth_windows());
 
     let saved = &model.thresholds;
     let (chosen, alternatives, chosen_on) = match args.threshold {

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use super::Outcome;
 use crate::artifacts::RunStatus;
+use crate::detect::smoothing::MAX_SMOOTH_WINDOWS;
 use crate::data::synthetic::SyntheticConfig;
 use crate::data::{DataArgs, DataFiles, ScalerKind};
 use crate::metrics::ThresholdChoice;
@@ -107,6 +108,11 @@ pub struct Args {
     /// (per-feature), or the plain mean squared error of the scaled features (none).
     #[arg(long, value_enum, default_value_t = ErrorWeighting::PerFeature)]
     pub error_weights: ErrorWeighting,
+    /// Average each pod's score over its last K windows before the threshold applies (the
+    /// threshold is chosen on validation scores smoothed the same way; detect and serve apply
+    /// the model's K). 1: each window's own score.
+    #[arg(long, value_name = "K", default_value_t = 1, allow_negative_numbers = true)]
+    pub smooth: usize,
     #[command(flatten)]
     pub data: DataArgs,
     #[command(flatten)]
@@ -160,6 +166,12 @@ impl Args {
             return Err(Error::config(format!(
                 "--learning-rate must be a positive number, got {}",
                 self.learning_rate
+            )));
+        }
+        if !(1..=MAX_SMOOTH_WINDOWS).contains(&self.smooth) {
+            return Err(Error::config(format!(
+                "--smooth must be between 1 and {MAX_SMOOTH_WINDOWS} windows, got {}",
+                self.smooth
             )));
         }
         if self.patience == 0 {
@@ -230,6 +242,7 @@ impl Args {
             "error_weights": self.error_weights,
             "threshold_rule": self.threshold_rule,
             "risk": self.risk,
+            "smooth": self.smooth,
         });
         Ok(JobSettings {
             data,
@@ -245,6 +258,7 @@ impl Args {
             error_weighting: self.error_weights,
             threshold_rule: self.threshold_rule,
             risk: self.risk,
+            smooth_windows: self.smooth,
             threshold_percentile: self.threshold_percentile,
             train: TrainSettings {
                 epochs: self.epochs,

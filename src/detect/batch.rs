@@ -6,6 +6,7 @@
 //! window's score does not depend on its batch, so the result is the same bits at any thread
 //! count and any `per_worker` (and equal to the streaming driver's).
 
+use super::smoothing::Smoother;
 use std::io::{BufRead, BufReader, Read};
 use std::ops::Range;
 
@@ -165,6 +166,8 @@ pub fn score_dataset(
     let round = scorer.per_worker * scorer.threads();
     let mut scores = vec![0.0f32; round]; // (B)
     let mut shares = vec![0.0f32; if explain { round * f } else { 0 }]; // (B, F)
+    // The model's threshold applies to smoothed scores; series arrive whole and in time order.
+    let mut smoother = Smoother::new(model.smooth_windows());
     let mut start = 0;
     while start < index.len() {
         let end = (start + round).min(index.len());
@@ -176,7 +179,7 @@ pub fn score_dataset(
             emit(&Scored {
                 key: &keys[w.series as usize],
                 timestamp: s.timestamps[index.last_row(*w)],
-                score: scores[i],
+                score: smoother.smooth(&keys[w.series as usize], scores[i]),
                 shares: if explain { &shares[i * f..(i + 1) * f] } else { &[] },
             })?;
         }

@@ -57,6 +57,7 @@ pub fn tiny_model(arch: Arch, spec: PipelineSpec, steps: usize, label_at: LabelA
         chosen: Threshold::fixed(0.5).expect("finite"),
         chosen_on: "validation".into(),
         alternatives: Vec::new(),
+        smooth_windows: 1,
     };
     ScoringModel::from_parts(loaded, pipeline, thresholds)
 }

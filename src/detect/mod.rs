@@ -55,6 +55,7 @@ pub mod model;
 pub mod output;
 pub mod scorer;
 pub mod sink;
+pub mod smoothing;
 pub mod stream;
 
 pub use batch::BatchScorer;
@@ -65,4 +66,5 @@ pub use model::{Horizon, ScoringModel};
 pub use output::{Format, Output, OutputOptions, Scored};
 pub use scorer::{top_features, Scorer};
 pub use sink::WindowSink;
+pub use smoothing::{Smoothed, Smoother};
 pub use stream::StreamScorer;

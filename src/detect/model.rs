@@ -7,6 +7,7 @@
 //! `threshold.json`: a folder whose files were edited, mixed from two runs or left behind by a
 //! diverged run is refused with what is wrong and what to do.
 
+use super::smoothing::MAX_SMOOTH_WINDOWS;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -55,6 +56,14 @@ pub struct ThresholdFile {
     pub chosen_on: String,
     #[serde(default)]
     pub alternatives: Vec<Threshold>,
+    /// The threshold applies to the mean of a pod's last `smooth_windows` window scores (see
+    /// [`super::smoothing`]); 1 (folders before smoothing): each window's own score.
+    #[serde(default = "one_window")]
+    pub smooth_windows: usize,
+}
+
+fn one_window() -> usize {
+    1
 }
 
 /// A verified run folder, ready to score.
@@ -152,6 +161,15 @@ impl ScoringModel {
                 ),
             ));
         }
+        if !(1..=MAX_SMOOTH_WINDOWS).contains(&thresholds.smooth_windows) {
+            return Err(damaged(
+                dir,
+                format!(
+                    "threshold.json's smooth_windows is {}, outside 1..={MAX_SMOOTH_WINDOWS}",
+                    thresholds.smooth_windows
+                ),
+            ));
+        }
         if !meta.threshold.is_finite() {
             return Err(damaged(dir, format!("the threshold {} is not a finite number", meta.threshold)));
         }
@@ -180,6 +198,10 @@ impl ScoringModel {
     }
     pub fn threshold(&self) -> f64 {
         self.loaded.meta.threshold
+    }
+    /// Window scores averaged per pod before the threshold applies (1: none).
+    pub fn smooth_windows(&self) -> usize {
+        self.thresholds.smooth_windows
     }
     pub fn label_at(&self) -> LabelAt {
         self.pipeline.label_at

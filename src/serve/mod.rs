@@ -195,7 +195,8 @@ fn load_scoring(args: &Args, settings: &Settings) -> Result<Scoring> {
 /// One pull and its scores into `scoring.output`. Returns the windows scored.
 fn pull_once(args: &Args, scoring: &mut Scoring) -> Result<u64> {
     let model = &scoring.model;
-    let lookback = model.steps() as u64 + 3;
+    // Windows enough for the newest one's smoothed score (its k − 1 predecessors).
+    let lookback = model.steps() as u64 + 3 + (model.smooth_windows() as u64 - 1);
     let mut source = args.source.clone();
     source.start = Some(source.end.clone());
     source.prometheus_retries = 0; // the next interval is the retry; SIGTERM must not wait on backoff
@@ -336,14 +337,15 @@ fn follow_file(
     let explain = output.options().top_features > 0;
     let per_worker = crate::detect::batch::DEFAULT_PER_WORKER;
     let batcher = ScoreBatcher::new(&model, settings.threads, per_worker * settings.threads, explain)?;
-    let sink = RefCell::new(StreamSink { batcher, out: output });
+    let out = crate::detect::Smoothed::new(output, model.smooth_windows());
+    let sink = RefCell::new(StreamSink { batcher, out });
     let rx = spawn_reader(Box::new(file), true, stop);
     let mut last_windows = 0;
     let mut last_change = Instant::now();
     let reader = ChannelReader::new(rx, || {
         let mut s = sink.borrow_mut();
         s.idle().map_err(|e| std::io::Error::other(e.to_string()))?;
-        let windows = s.out.windows;
+        let windows = s.out.inner_mut().windows;
         if windows > last_windows {
             health.pulled(windows - last_windows, last_change.elapsed());
             last_windows = windows;
@@ -352,7 +354,7 @@ fn follow_file(
                 p.last_success = Some(last_change);
             }
         }
-        let text = Arc::new(health.render(&mut s.out));
+        let text = Arc::new(health.render(s.out.inner_mut()));
         if let Ok(mut p) = published.lock() {
             p.metrics = text;
         }

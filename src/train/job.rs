@@ -30,6 +30,7 @@ use crate::models::{check_window, Arch, Model, ModelConfig, Objective};
 use crate::params::Weights;
 use crate::plot;
 use crate::prometheus::{self, PrometheusSpec, PullReader, PullSettings};
+use crate::detect::smoothing::smooth_in_order;
 use crate::train::calibration::{error_weights, mean_feature_errors, ErrorWeighting};
 use crate::train::{fit, Engine, EpochRecord, History, Observer, TrainOutcome, TrainSettings, Windows};
 use crate::{Error, Result};
@@ -68,6 +69,8 @@ pub struct JobSettings {
     pub threshold_rule: Option<ThresholdChoice>,
     /// POT's risk.
     pub risk: f64,
+    /// Scores are averaged per pod over this many windows before the threshold applies.
+    pub smooth_windows: usize,
     pub threshold_percentile: f64,
     pub train: TrainSettings,
     pub threads: usize,
@@ -244,6 +247,7 @@ struct ThresholdFile<'a> {
     chosen: &'a Threshold,
     chosen_on: &'static str,
     alternatives: &'a [Threshold],
+    smooth_windows: usize,
 }
 
 fn arch_description(cfg: &ModelConfig) -> String {
@@ -349,6 +353,9 @@ fn summary_report(
     let _ = writeln!(s, "Best epoch: {}", outcome.best_epoch.map_or("none".to_string(), |e| e.to_string()));
     let _ = writeln!(s, "Samples per second: {:.0}", outcome.samples_per_second);
     let _ = writeln!(s, "\nThreshold: {:.6} ({}, chosen on the validation split)", threshold.value, threshold.rule);
+    if settings.smooth_windows > 1 {
+        let _ = writeln!(s, "Smoothing: each pod's score is the mean of its last {} window scores", settings.smooth_windows);
+    }
     if model.config.objective.is_unsupervised() {
         let what = if model.config.objective == Objective::Forecast {
             "the squared error of the forecast of each window's last row"
@@ -605,8 +612,13 @@ pub fn run(settings: &JobSettings, interrupt: Arc<AtomicBool>) -> Result<JobResu
 
     // Scores of the validation split choose the threshold; the test split only measures.
     let best = Weights::new(outcome.params.clone());
-    let val_scores = score_windows(&mut engine, &best, &validation);
-    let test_scores = score_windows(&mut engine, &best, &test);
+    // Smoothed as detect will smooth them, so the threshold is set on what it compares.
+    let smooth = |scores: Vec<f64>, part| {
+        let ids: Vec<u32> = splits.windows(part).windows.iter().map(|w| w.series).collect();
+        smooth_in_order(&scores, &ids, settings.smooth_windows)
+    };
+    let val_scores = smooth(score_windows(&mut engine, &best, &validation), Part::Validation);
+    let test_scores = smooth(score_windows(&mut engine, &best, &test), Part::Test);
     let val_labels = splits.windows(Part::Validation).labels(series);
     // (An empty index's labels are `Some(vec![])`: no test split means nothing to evaluate.)
     let test_labels = splits.windows(Part::Test).labels(series).filter(|_| split_config.has_test());
@@ -628,7 +640,12 @@ pub fn run(settings: &JobSettings, interrupt: Arc<AtomicBool>) -> Result<JobResu
     run.write("scaler.json", scaler.to_json().as_bytes())?;
     run.write_json(
         "threshold.json",
-        &ThresholdFile { chosen: &chosen, chosen_on: "validation", alternatives: &alternatives },
+        &ThresholdFile {
+            chosen: &chosen,
+            chosen_on: "validation",
+            alternatives: &alternatives,
+            smooth_windows: settings.smooth_windows,
+        },
     )?;
     let mut parameters = settings.parameters.clone();
     if let serde_json::Value::Object(map) = &mut parameters {
