@@ -632,3 +632,58 @@ fn an_output_replaced_keeps_its_mode_and_a_symlink_stays_a_link() {
         assert_eq!(mode(&target), 0o640, "{name}: the mode changed");
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Standard output on an error
+
+/// `detect … > scores.csv` used to leave a header-only file when the input failed after the
+/// header was written: it reads as "no anomalies". The header now waits for the first row, so
+/// a run that fails before one leaves standard output empty, in every format, batch and
+/// `--follow` (a file or a pipe), windows or incidents. A good input gets its header and rows;
+/// a successful run with nothing to score still gets the header alone.
+#[test]
+fn a_failed_detect_leaves_standard_output_empty() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (model, data) = k8s_model(tmp.path());
+    let original = std::fs::read_to_string(&data).unwrap();
+    let lines: Vec<&str> = original.lines().collect();
+    // Data row 5 is line 6.
+    let bad = tmp.path().join("bad_row5.csv");
+    std::fs::write(&bad, edit_line(&lines, 6, |l| set_field(l, 6, "lots"))).unwrap();
+    let needles = ["line 6, column 'CPU Usage (%)'", "'lots' is not a number"];
+    let formats: [&[&str]; 6] = [
+        &[],
+        &["--top-features", "0"],
+        &["--format", "jsonl"],
+        &["--format", "prometheus"],
+        &["--events"],
+        &["--events", "--format", "jsonl"],
+    ];
+    for extra in formats {
+        let batch = kubelstm(detect_args(&model, &bad, extra));
+        assert_error(&batch, &needles);
+        assert!(batch.stdout.is_empty(), "{extra:?}: stdout is not empty: {:?}", text(&batch.stdout));
+        let followed = kubelstm_within(&detect_args(&model, &bad, &[extra, &["--follow"]].concat()));
+        assert_error(&followed, &needles);
+        assert!(followed.stdout.is_empty(), "{extra:?} --follow: stdout: {:?}", text(&followed.stdout));
+        let piped = detect_stdin(&model, &std::fs::read(&bad).unwrap(), extra);
+        assert_error(&piped, &["<stdin>, line 6"]);
+        assert!(piped.stdout.is_empty(), "{extra:?} from a pipe: stdout: {:?}", text(&piped.stdout));
+    }
+    // A good input: the header, then one row per window.
+    let good = kubelstm(detect_args(&model, &data, &[]));
+    assert_success(&good);
+    let rows: Vec<String> = text(&good.stdout).lines().map(str::to_owned).collect();
+    assert!(rows[0].starts_with("timestamp,namespace,pod,score,threshold,anomaly"), "{}", rows[0]);
+    assert!(rows.len() > 1000 && rows[1..].iter().all(|r| !r.starts_with("timestamp")), "{} rows", rows.len());
+    // Nothing to score (3 rows per pod, windows of 10), successfully: the header alone.
+    let short: String = lines[..1 + 6 * 3].iter().map(|l| format!("{l}\n")).collect();
+    for (extra, header) in [(&[][..], "timestamp,namespace,pod,score"), (&["--events"][..], "namespace,pod,start,end")]
+    {
+        let out = detect_stdin(&model, short.as_bytes(), extra);
+        assert_success(&out);
+        let stdout = text(&out.stdout);
+        assert_eq!(stdout.lines().count(), 1, "{extra:?}: {stdout}");
+        assert!(stdout.starts_with(header), "{extra:?}: {stdout}");
+    }
+}
