@@ -687,3 +687,128 @@ fn a_failed_detect_leaves_standard_output_empty() {
         assert!(stdout.starts_with(header), "{extra:?}: {stdout}");
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Wide headers and invisible differences in names
+
+/// A header of `columns` numeric columns `c0 …` after a time column `t`, and `rows` rows.
+fn wide_csv(path: &Path, columns: usize, rows: usize) {
+    let mut s = String::from("t");
+    for c in 0..columns {
+        s += &format!(",c{c}");
+    }
+    s.push('\n');
+    for r in 0..rows {
+        s += &format!("{}", 1_700_000_000 + 60 * r);
+        for c in 0..columns {
+            s += &format!(",{}", (r * 7 + c) % 13);
+        }
+        s.push('\n');
+    }
+    std::fs::write(path, s).unwrap();
+}
+
+/// A header of 100,000 columns took 19.5 s to be rejected (the duplicate check and the name
+/// lookups were quadratic in the column count). Past 10,000 columns a header is refused at
+/// once, naming the file and the limit, by every reader; 10,000 is not refused for its width;
+/// a valid 5,000-column file trains and scores.
+#[test]
+fn a_header_wider_than_the_limit_is_refused_and_a_wide_valid_file_loads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (model, _) = k8s_model(tmp.path());
+    for (columns, refused) in [(100_000, true), (10_000, true), (9_999, false)] {
+        // `t` + `columns` columns.
+        let wide = tmp.path().join(format!("wide{columns}.csv"));
+        wide_csv(&wide, columns, 1);
+        let message = format!("wide{columns}.csv: the header has {} columns, more than the 10000", columns + 1);
+        let out_dir = tmp.path().join("out");
+        let w = wide.to_str().unwrap();
+        let train = kubelstm_within(&[
+            "train",
+            "--data-path",
+            w,
+            "--feature-columns",
+            "all",
+            "--output-dir",
+            out_dir.to_str().unwrap(),
+        ]);
+        let batch = kubelstm_within(&detect_args(&model, &wide, &[]));
+        let follow = detect_stdin(&model, &std::fs::read(&wide).unwrap(), &[]);
+        for out in [&train, &batch, &follow] {
+            assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+            let err = text(&out.stderr);
+            assert_eq!(err.contains("more than the 10000"), refused, "{columns} columns: {err}");
+        }
+        if refused {
+            assert_error(&train, &[&message]);
+            assert_error(&batch, &[&message]);
+            assert_error(&follow, &[&message.replace(&format!("wide{columns}.csv"), "<stdin>")]);
+        }
+    }
+    let wide = tmp.path().join("wide5000.csv");
+    wide_csv(&wide, 5000, 40);
+    let out_dir = tmp.path().join("wide_model");
+    let w = wide.to_str().unwrap();
+    let mut train = vec!["train", "--data-path", w, "--feature-columns", "all", "--time-column", "t"];
+    train.extend(["--sequence-length", "5", "--epochs", "1", "--output-dir", out_dir.to_str().unwrap()]);
+    train.extend(TINY);
+    assert_success(&kubelstm_within(&train));
+    let wide_model = run_folders(&out_dir).remove(0);
+    let scored = kubelstm_within(&detect_args(&wide_model, &wide, &[]));
+    assert_success(&scored);
+    // One series of 40 rows, windows of 5: 36 windows after the header.
+    assert_eq!(text(&scored.stdout).lines().count(), 1 + 36);
+}
+
+/// A header name that differs from the wanted one only invisibly (a zero-width space, a
+/// non-breaking space, a tab, a byte-order mark inside the name; an ANSI escape) used to give
+/// "missing 'CPU Usage (%)' (the file has 'CPU Usage (%)')" or no hint at all. Every message
+/// now shows such characters escaped, in missing-column hints, duplicate columns and the
+/// column of a bad value, for train and detect alike.
+#[test]
+fn invisible_characters_in_header_names_are_shown_escaped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (model, data) = k8s_model(tmp.path());
+    let original = std::fs::read_to_string(&data).unwrap();
+    let (header, rows) = original.split_once('\n').unwrap();
+    for (name, shown) in [
+        ("CPU Usage (%)\u{200b}", "CPU Usage (%)\\u{200b}"),
+        ("CPU\u{a0}Usage (%)", "CPU\\u{a0}Usage (%)"),
+        ("CPU\tUsage (%)", "CPU\\tUsage (%)"),
+        ("CPU Usage\u{feff} (%)", "CPU Usage\\u{feff} (%)"),
+    ] {
+        let file = tmp.path().join("renamed.csv");
+        std::fs::write(&file, format!("{}\n{rows}", header.replacen("CPU Usage (%)", name, 1))).unwrap();
+        let hint = format!("missing 'CPU Usage (%)' (the file has '{shown}'; names are exact)");
+        assert_error(&kubelstm(detect_args(&model, &file, &[])), &[&hint]);
+        let out_dir = tmp.path().join("out");
+        let train = ["train", "--data-path", file.to_str().unwrap(), "--output-dir", out_dir.to_str().unwrap()];
+        let out = kubelstm(train);
+        assert_error(&out, &["missing required column", &hint.replacen("missing ", "", 1)]);
+        // No raw control character reaches the terminal.
+        assert!(!text(&out.stderr).contains(['\u{1b}', '\t', '\u{200b}', '\u{feff}']), "{:?}", text(&out.stderr));
+    }
+    // A duplicated name and a bad value's column, in generic mode.
+    let generic = tmp.path().join("generic.csv");
+    let mut s = String::from("t,cpu\u{200b},cpu\u{200b}\n");
+    for r in 0..30 {
+        s += &format!("{},{},1\n", 1_700_000_000 + 60 * r, if r == 5 { "lots" } else { "1" });
+    }
+    std::fs::write(&generic, &s).unwrap();
+    let out_dir = tmp.path().join("out");
+    let g = generic.to_str().unwrap();
+    let train = |features: &str| {
+        let mut args = vec!["train", "--data-path", g, "--time-column", "t", "--feature-columns", features];
+        args.extend(["--output-dir", out_dir.to_str().unwrap()]);
+        kubelstm(args)
+    };
+    assert_error(&train("cpu\u{200b}"), &["duplicated column name 'cpu\\u{200b}' (columns 2 and 3)"]);
+    std::fs::write(&generic, s.replacen(",cpu\u{200b}\n", ",mem\n", 1)).unwrap();
+    assert_error(&train("cpu\u{200b}"), &["generic.csv, line 7, column 'cpu\\u{200b}': 'lots' is not a number"]);
+    assert_error(&train("cpu"), &["'cpu' (the file has 'cpu\\u{200b}'; names are exact) (--feature-columns)"]);
+    // An ANSI escape in a name is listed escaped, and never reaches the terminal raw.
+    std::fs::write(&generic, s.replacen("cpu\u{200b},cpu\u{200b}", "\u{1b}[31mcpu,mem", 1)).unwrap();
+    let out = train("cpu");
+    assert_error(&out, &["the header has 't', '\\u{1b}[31mcpu', 'mem'"]);
+    assert!(!text(&out.stderr).contains('\u{1b}'), "{:?}", text(&out.stderr));
+}

@@ -138,7 +138,7 @@ impl RowParser {
                 "--feature-columns all needs sample rows to find the numeric columns; name the columns when streaming",
             ));
         }
-        RowParser::new(source, &schema::clean_header(header), options, &[])
+        RowParser::new(source, &schema::clean_header(source, header)?, options, &[])
     }
 
     pub fn schema(&self) -> &ResolvedSchema {
@@ -399,7 +399,7 @@ pub fn read_dataset<R: Read>(reader: R, source: &str, options: &LoadOptions) -> 
             if let Some(bad) = unclosed_quote(&mut rdr, source, &[], 1) {
                 return Err(bad.error);
             }
-            schema::clean_header(&record)
+            schema::clean_header(source, &record)?
         }
         Ok(false) => {
             return Err(Error::input(

@@ -202,7 +202,7 @@ pub fn load_for_scoring<R: Read>(input: R, source: &str, model: &ScoringModel, s
         if let Some(bad) = unclosed_quote(&mut rdr, source, &[], 1) {
             return Err(bad.error);
         }
-        check_header(source, model.dir(), &model.pipeline.spec, &clean_header(&header))?;
+        check_header(source, model.dir(), &model.pipeline.spec, &clean_header(source, &header)?)?;
     }
     // The header line goes back in front of the rest.
     let reader = std::io::Cursor::new(first).chain(input);
