@@ -812,3 +812,128 @@ fn invisible_characters_in_header_names_are_shown_escaped() {
     assert_error(&out, &["the header has 't', '\\u{1b}[31mcpu', 'mem'"]);
     assert!(!text(&out.stderr).contains('\u{1b}'), "{:?}", text(&out.stderr));
 }
+
+// ---------------------------------------------------------------------------------------
+// --follow through log rotation
+
+/// A running `detect --follow` whose stdout and stderr lines arrive on channels; killed when
+/// dropped, so a failing test cannot leave it behind.
+struct Following {
+    child: Child,
+    stdout: std::sync::mpsc::Receiver<String>,
+    stderr: std::sync::mpsc::Receiver<String>,
+}
+
+impl Following {
+    fn start(model: &Path, file: &Path) -> Following {
+        use std::io::BufRead as _;
+        use std::process::{Command, Stdio};
+        let mut child = Command::new(crate::cli_train::EXE)
+            .args(["detect", "--model", model.to_str().unwrap(), "--follow", "--data", file.to_str().unwrap()])
+            .args(["--top-features", "0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let lines = |r: Box<dyn std::io::Read + Send>| {
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                for line in std::io::BufReader::new(r).lines() {
+                    let _ = tx.send(line.unwrap());
+                }
+            });
+            rx
+        };
+        let stdout = lines(Box::new(child.stdout.take().unwrap()));
+        let stderr = lines(Box::new(child.stderr.take().unwrap()));
+        Following { child, stdout, stderr }
+    }
+
+    /// The next `n` lines of stdout, each within 30 s.
+    fn rows(&self, n: usize) -> Vec<String> {
+        let wait = std::time::Duration::from_secs(30);
+        (0..n).map(|i| self.stdout.recv_timeout(wait).unwrap_or_else(|_| panic!("row {i} of {n}: none"))).collect()
+    }
+
+    /// Waits (30 s at most) for a stderr line containing `needle`.
+    fn note(&self, needle: &str) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.stderr.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(line) => assert!(!line.starts_with("error"), "{line}"),
+                Err(_) => panic!("no note {needle:?} on stderr"),
+            }
+        }
+    }
+}
+
+impl Drop for Following {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `--follow` on a file truncated in place (logrotate's copytruncate) kept reading at the old
+/// offset, mid-line. Now, as with `tail -F`: a truncated file is read again from the top (a
+/// header line there, as a restarted CSV writer writes, is dropped; rows without a header are
+/// read as rows), a file replaced by rename is followed to the new file, each with a note on
+/// stderr, and the pods' windows carry on across them.
+#[test]
+fn follow_reads_a_truncated_file_from_the_top_and_follows_a_renamed_one() {
+    use std::io::Write as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let (model, data) = k8s_model(tmp.path());
+    let text_all = std::fs::read_to_string(&data).unwrap();
+    let lines: Vec<&str> = text_all.lines().collect();
+    let header = lines[0];
+    // Rows come 6 pods to a timestamp; `step(k)` is the k-th timestamp's 6 rows.
+    let step = |k: usize| lines[1 + 6 * k..1 + 6 * (k + 1)].iter().map(|l| format!("{l}\n")).collect::<String>();
+    let stamp = |k: usize| lines[1 + 6 * k].split(',').next().unwrap().to_owned();
+    let file = tmp.path().join("live.csv");
+    let first: String = (0..11).map(step).collect();
+    std::fs::write(&file, format!("{header}\n{first}")).unwrap();
+    let run = Following::start(&model, &file);
+    // Windows of 10: steps 9 and 10 complete 6 windows each.
+    let rows = run.rows(1 + 12);
+    assert!(rows[0].starts_with("timestamp,"), "{}", rows[0]);
+    let stamps = |rows: &[String]| rows.iter().map(|r| r.split(',').next().unwrap().to_owned()).collect::<Vec<_>>();
+    assert_eq!(stamps(&rows[7..]), vec![stamp(10); 6]);
+
+    // copytruncate, and a writer that starts afresh: a header, then the next step.
+    std::fs::OpenOptions::new().write(true).open(&file).unwrap().set_len(0).unwrap();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&file)
+        .unwrap()
+        .write_all(format!("{header}\n{}", step(11)).as_bytes())
+        .unwrap();
+    run.note("live.csv was truncated; reading from the start");
+    assert_eq!(stamps(&run.rows(6)), vec![stamp(11); 6], "the header was read as a row, or rows were lost");
+
+    // copytruncate, and a writer that just carries on: rows without a header.
+    std::fs::OpenOptions::new().write(true).open(&file).unwrap().set_len(0).unwrap();
+    std::fs::OpenOptions::new().append(true).open(&file).unwrap().write_all(step(12).as_bytes()).unwrap();
+    run.note("live.csv was truncated; reading from the start");
+    assert_eq!(stamps(&run.rows(6)), vec![stamp(12); 6]);
+
+    // Rotation by rename: a new file at the path, with its header.
+    std::fs::rename(&file, tmp.path().join("live.csv.1")).unwrap();
+    std::fs::write(&file, format!("{header}\n{}", step(13))).unwrap();
+    run.note("live.csv was replaced by a new file");
+    assert_eq!(stamps(&run.rows(6)), vec![stamp(13); 6]);
+    // And appends to the new file are read.
+    std::fs::OpenOptions::new().append(true).open(&file).unwrap().write_all(step(14).as_bytes()).unwrap();
+    assert_eq!(stamps(&run.rows(6)), vec![stamp(14); 6]);
+
+    // Ctrl-C ends it cleanly: exit 130, no header again, nothing else written.
+    send(&run.child, libc::SIGINT);
+    let mut run = run;
+    let status = run.child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    let rest: Vec<String> = run.stdout.iter().collect();
+    assert!(rest.is_empty(), "{rest:?}");
+}

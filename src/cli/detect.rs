@@ -12,7 +12,7 @@ use super::Outcome;
 use crate::data::windows::check_lengths;
 use crate::data::{IngestReport, LabelAt};
 use crate::detect::batch::{load_for_scoring, score_dataset, BatchScorer, DEFAULT_PER_WORKER};
-use crate::detect::follow::{spawn_reader, ChannelReader};
+use crate::detect::follow::{spawn_reader, ChannelReader, FollowedFile};
 use crate::detect::output::Target;
 use crate::detect::stream::{run_stream, ScoreBatcher, StreamSettings, StreamSink};
 use crate::detect::{EventOptions, EventSink, WindowSink, DEFAULT_MERGE_GAP};
@@ -279,7 +279,15 @@ fn drive<W: WindowSink>(
                 }
             });
         }
-        let rx = spawn_reader(open_input(args, settings)?, tail, stop.clone());
+        let input: Box<dyn Read + Send> = if tail {
+            // Followed as `tail -F`: truncation and rotation start it again from the top.
+            let file =
+                FollowedFile::open(args.data.clone(), args.quiet).map_err(|e| Error::io("open", &args.data, e))?;
+            Box::new(file)
+        } else {
+            open_input(args, settings)?
+        };
+        let rx = spawn_reader(input, tail, stop.clone());
         // Windows are scored in batches while input keeps coming, and at once when it pauses.
         let batcher = ScoreBatcher::new(model, settings.threads, DEFAULT_PER_WORKER * settings.threads, explain)?;
         let sink = RefCell::new(StreamSink { batcher, out });
