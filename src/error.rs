@@ -70,7 +70,7 @@ impl fmt::Display for Error {
                     write!(f, ", line {line}")?;
                 }
                 if let Some(column) = column {
-                    write!(f, ", column '{column}'")?;
+                    write!(f, ", column {}", crate::data::names::quoted(column))?;
                 }
                 write!(f, ": {message}")
             }

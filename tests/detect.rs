@@ -282,10 +282,10 @@ fn follow_on_a_file_waits_for_appended_rows_until_ctrl_c() {
             let _ = tx.send(line.unwrap());
         }
     });
-    assert!(rx.recv_timeout(Duration::from_secs(30)).unwrap().starts_with("timestamp,"));
-    // 9 rows per pod: no window yet. Append the 10th and 11th rows of every pod, in two writes,
-    // the second cut mid-line: only whole rows are read.
-    assert!(rx.recv_timeout(Duration::from_millis(500)).is_err());
+    // 9 rows per pod: no window yet, so nothing at all (the header waits for the first row).
+    // Append the 10th and 11th rows of every pod, in two writes, the second cut mid-line: only
+    // whole rows are read.
+    assert!(rx.recv_timeout(Duration::from_millis(1500)).is_err());
     let mut f = std::fs::OpenOptions::new().append(true).open(&file).unwrap();
     let more = lines[1 + 6 * 9..1 + 6 * 11].join("\n") + "\n";
     let (a, b) = more.split_at(more.len() / 2 + 3);
@@ -294,6 +294,7 @@ fn follow_on_a_file_waits_for_appended_rows_until_ctrl_c() {
     std::thread::sleep(Duration::from_millis(300));
     f.write_all(b.as_bytes()).unwrap();
     f.flush().unwrap();
+    assert!(rx.recv_timeout(Duration::from_secs(30)).unwrap().starts_with("timestamp,"));
     let got: Vec<String> = (0..12).map(|_| rx.recv_timeout(Duration::from_secs(30)).expect("a score")).collect();
     assert!(got.iter().all(|l| l.split(',').count() == 6), "{got:?}");
     // Ctrl-C ends it: what was scored is kept, exit 130.

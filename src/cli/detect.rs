@@ -13,7 +13,7 @@ use crate::data::sources::files_name_series;
 use crate::data::windows::check_lengths;
 use crate::data::{DataFiles, IngestReport, LabelAt};
 use crate::detect::batch::{load_files_for_scoring, load_for_scoring, score_dataset, BatchScorer, DEFAULT_PER_WORKER};
-use crate::detect::follow::{spawn_reader, ChannelReader};
+use crate::detect::follow::{spawn_reader, ChannelReader, FollowedFile};
 use crate::detect::output::Target;
 use crate::detect::stream::{run_stream, ScoreBatcher, StreamSettings, StreamSink};
 use crate::detect::{EventOptions, EventSink, Smoothed, WindowSink, DEFAULT_MERGE_GAP};
@@ -301,7 +301,14 @@ fn drive<W: WindowSink>(
                 }
             });
         }
-        let rx = spawn_reader(open_input(settings)?, tail, stop.clone());
+        let input: Box<dyn Read + Send> = match settings.files.as_ref().map(|f| f.paths()) {
+            // Followed as `tail -F`: truncation and rotation start it again from the top.
+            Some([path]) if tail => Box::new(
+                FollowedFile::open(path.clone(), args.quiet).map_err(|e| Error::io("open", path, e))?,
+            ),
+            _ => open_input(settings)?,
+        };
+        let rx = spawn_reader(input, tail, stop.clone());
         // Windows are scored in batches while input keeps coming, and at once when it pauses.
         let batcher = ScoreBatcher::new(model, settings.threads, DEFAULT_PER_WORKER * settings.threads, explain)?;
         // Streamed windows are smoothed as score_dataset smooths a batch: per pod, in order.

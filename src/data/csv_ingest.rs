@@ -138,7 +138,7 @@ impl RowParser {
                 "--feature-columns all needs sample rows to find the numeric columns; name the columns when streaming",
             ));
         }
-        RowParser::new(source, &schema::clean_header(header), options, &[])
+        RowParser::new(source, &schema::clean_header(source, header)?, options, &[])
     }
 
     /// This parser for another file with the same header: messages name `source`.
@@ -445,7 +445,7 @@ pub fn read_file_into<R: Read>(load: &mut Load, reader: R, source: &str, series:
             if let Some(bad) = unclosed_quote(&mut rdr, source, &[], 1) {
                 return Err(bad.error);
             }
-            schema::clean_header(&record)
+            schema::clean_header(source, &record)?
         }
         Ok(false) => {
             return Err(Error::input(

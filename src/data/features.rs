@@ -25,6 +25,7 @@
 
 use std::sync::Arc;
 
+use super::names::{quoted, quoted_list};
 use super::options::MissingPolicy;
 use super::schema;
 use crate::{Error, Result};
@@ -172,10 +173,12 @@ impl FeaturePlan {
                 push_derived(&mut names, &mut ders, name, c);
             }
         }
-        if let Some((_, n)) = names.iter().enumerate().find(|(i, n)| names[..*i].contains(n)) {
+        let mut seen = std::collections::HashSet::with_capacity(names.len());
+        if let Some(n) = names.iter().find(|n| !seen.insert(n.as_str())) {
             return Err(Error::config(format!(
-                "feature name '{n}' would occur twice (a column already has a derived feature's name); \
-                 rename the column or leave out --derived-features"
+                "feature name {} would occur twice (a column already has a derived feature's name); \
+                 rename the column or leave out --derived-features",
+                quoted(n)
             )));
         }
         Ok(FeaturePlan { raw_names: raw_names.to_vec(), names, derivations: ders, missing })
@@ -186,10 +189,14 @@ impl FeaturePlan {
     pub fn select(&self, file: &str, wanted: &[String]) -> Result<FeaturePlan> {
         let mut derivations = Vec::with_capacity(wanted.len());
         let mut missing = Vec::new();
+        let mut position = std::collections::HashMap::with_capacity(self.names.len());
+        for (i, n) in self.names.iter().enumerate() {
+            position.entry(n.as_str()).or_insert(i);
+        }
         for w in wanted {
-            match self.names.iter().position(|n| n == w) {
-                Some(i) => derivations.push(self.derivations[i]),
-                None => missing.push(format!("'{w}'")),
+            match position.get(w.as_str()) {
+                Some(&i) => derivations.push(self.derivations[i]),
+                None => missing.push(quoted(w)),
             }
         }
         if !missing.is_empty() {
@@ -200,7 +207,7 @@ impl FeaturePlan {
                      score a file with the columns the model was trained on",
                     if missing.len() == 1 { "" } else { "s" },
                     missing.join(", "),
-                    self.raw_names.join(", ")
+                    quoted_list(&self.raw_names)
                 ),
             ));
         }

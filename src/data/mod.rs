@@ -41,6 +41,7 @@ pub mod features;
 pub mod fuzz;
 pub mod hashing;
 pub mod labels;
+pub mod names;
 pub mod openmetrics;
 pub mod options;
 pub mod report;

@@ -172,8 +172,12 @@ impl DataArgs {
                 Some(list) => {
                     let names =
                         list.split(',').map(|n| non_empty("--feature-columns", n)).collect::<Result<Vec<_>>>()?;
-                    if let Some(d) = names.iter().enumerate().find(|(i, n)| names[..*i].contains(n)) {
-                        return Err(Error::config(format!("--feature-columns names '{}' twice", d.1)));
+                    let mut seen = std::collections::HashSet::with_capacity(names.len());
+                    if let Some(d) = names.iter().find(|n| !seen.insert(n.as_str())) {
+                        return Err(Error::config(format!(
+                            "--feature-columns names {} twice",
+                            super::names::quoted(d)
+                        )));
                     }
                     FeatureColumns::Names(names)
                 }
@@ -183,7 +187,10 @@ impl DataArgs {
             let time_column = self.time_column.as_deref().map(|n| non_empty("--time-column", n)).transpose()?;
             if let Some(t) = &time_column {
                 if group_columns.contains(t) {
-                    return Err(Error::config(format!("'{t}' is both the time column and a group column")));
+                    return Err(Error::config(format!(
+                        "{} is both the time column and a group column",
+                        super::names::quoted(t)
+                    )));
                 }
             }
             SchemaMode::Generic(GenericSpec { features, time_column, group_columns, derived: self.derived_features })

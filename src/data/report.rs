@@ -134,7 +134,7 @@ impl fmt::Display for IngestReport {
             writeln!(f, "  sorted {} out-of-order rows into time order", self.out_of_order_rows)?;
         }
         for c in &self.missing_filled {
-            writeln!(f, "  filled {} missing values in '{}'", c.count, c.column)?;
+            writeln!(f, "  filled {} missing values in {}", c.count, super::names::quoted(&c.column))?;
         }
         if let (Some(a), Some(rate)) = (self.anomalies, self.anomaly_rate) {
             writeln!(f, "  anomalous rows: {a} ({:.2} %)", 100.0 * rate)?;

@@ -116,8 +116,8 @@ impl Scaler {
         }
         if let Some(j) = (0..f).find(|&j| !lo[j].is_finite() || !hi[j].is_finite()) {
             return Err(Error::data(format!(
-                "cannot fit a scaler: feature '{}' has a non-finite value in the training rows",
-                feature_names[j]
+                "cannot fit a scaler: feature {} has a non-finite value in the training rows",
+                super::names::quoted(&feature_names[j])
             )));
         }
         // Robust: quantiles per column (one strided gather per column).

@@ -10,8 +10,16 @@
 //! Resolution only looks at the header (and, for `--feature-columns all`, at a sample of rows to
 //! tell numeric columns from text ones); it returns column indices and warnings.
 
+use std::collections::{HashMap, HashSet};
+
+use super::names::{is_invisible, listed, quoted, quoted_list};
 use super::options::{FeatureColumns, GenericSpec, SchemaMode};
 use crate::{Error, Result};
+
+/// Columns a header may have. Metrics files have tens of columns, wide exports a few
+/// thousand; past this a header is not one kubelstm can learn from, and refusing it at once
+/// keeps every per-column step (lookups, duplicate checks, messages) small.
+pub const MAX_COLUMNS: usize = 10_000;
 
 pub const TIMESTAMP: &str = "Timestamp";
 pub const POD_NAME: &str = "Pod Name";
@@ -139,41 +147,86 @@ impl ResolvedSchema {
     }
 }
 
-/// The names of `header` with surrounding white space and a byte-order mark removed.
-pub fn clean_header(header: &csv::StringRecord) -> Vec<String> {
-    header.iter().map(|h| h.trim_start_matches('\u{feff}').trim().to_owned()).collect()
+/// The names of `header` with surrounding white space and a byte-order mark removed. Errors
+/// when the header has more than [`MAX_COLUMNS`] columns.
+pub fn clean_header(file: &str, header: &csv::StringRecord) -> Result<Vec<String>> {
+    if header.len() > MAX_COLUMNS {
+        return Err(Error::schema(
+            file,
+            format!(
+                "the header has {} columns, more than the {MAX_COLUMNS} kubelstm reads: keep the columns \
+                 you need (e.g. with `cut` or `xsv select`)",
+                header.len()
+            ),
+        ));
+    }
+    Ok(header.iter().map(|h| h.trim_start_matches('\u{feff}').trim().to_owned()).collect())
 }
 
-fn find(header: &[String], name: &str) -> Option<usize> {
-    header.iter().position(|h| h == name)
+/// Each name of a header and its first column: lookups by name in constant time, so a wide
+/// header costs one pass, not one pass per name.
+pub(crate) struct HeaderIndex<'a> {
+    first: HashMap<&'a str, usize>,
 }
 
-/// A hint for a missing name that differs only in case or spacing from a header name.
-pub(crate) fn near_miss(header: &[String], name: &str) -> Option<String> {
-    let squash = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_lowercase();
-    let want = squash(name);
-    header.iter().find(|h| squash(h) == want).map(|h| format!("'{name}' (the file has '{h}'; names are exact)"))
+impl<'a> HeaderIndex<'a> {
+    pub(crate) fn new(header: &'a [String]) -> Self {
+        let mut first = HashMap::with_capacity(header.len());
+        for (i, h) in header.iter().enumerate() {
+            first.entry(h.as_str()).or_insert(i);
+        }
+        HeaderIndex { first }
+    }
+    pub(crate) fn find(&self, name: &str) -> Option<usize> {
+        self.first.get(name).copied()
+    }
 }
 
-fn quote_list(names: &[String]) -> String {
-    names.iter().map(|n| format!("'{n}'")).collect::<Vec<_>>().join(", ")
+/// A name folded for near-miss hints: no white space or invisible characters, lower case.
+fn squash(s: &str) -> String {
+    s.chars().filter(|&c| !c.is_whitespace() && !is_invisible(c)).collect::<String>().to_lowercase()
+}
+
+/// Hints for missing names that differ only in case, spacing or invisible characters from a
+/// header name: `'cpu' (the file has 'cpu\u{200b}'; names are exact)`. Built once per header.
+pub(crate) struct NearMisses<'a> {
+    squashed: HashMap<String, &'a str>,
+}
+
+impl<'a> NearMisses<'a> {
+    pub(crate) fn new(header: &'a [String]) -> Self {
+        let mut squashed = HashMap::with_capacity(header.len());
+        for h in header {
+            squashed.entry(squash(h)).or_insert(h.as_str());
+        }
+        NearMisses { squashed }
+    }
+
+    /// `name` quoted, with the header's near miss when there is one.
+    pub(crate) fn describe(&self, name: &str) -> String {
+        match self.squashed.get(&squash(name)) {
+            Some(h) => format!("{} (the file has {}; names are exact)", quoted(name), quoted(h)),
+            None => quoted(name),
+        }
+    }
 }
 
 /// Errors when a column the load will use appears more than once.
 fn check_duplicates(file: &str, header: &[String], used: &[usize]) -> Result<Vec<String>> {
+    let used: HashSet<usize> = used.iter().copied().collect();
     let mut warnings = Vec::new();
-    let mut seen: Vec<(&str, usize)> = Vec::new();
+    let mut seen: HashMap<&str, usize> = HashMap::with_capacity(header.len());
     let mut dup_errors = Vec::new();
     for (i, h) in header.iter().enumerate() {
-        if let Some(&(_, first)) = seen.iter().find(|(n, _)| *n == h.as_str()) {
-            let text = format!("'{h}' (columns {} and {})", first + 1, i + 1);
+        if let Some(&first) = seen.get(h.as_str()) {
+            let text = format!("{} (columns {} and {})", quoted(h), first + 1, i + 1);
             if used.contains(&first) || used.contains(&i) {
                 dup_errors.push(text);
             } else if !h.is_empty() {
                 warnings.push(format!("column name {text} appears more than once; the column is not used"));
             }
         } else {
-            seen.push((h.as_str(), i));
+            seen.insert(h.as_str(), i);
         }
     }
     if dup_errors.is_empty() {
@@ -183,7 +236,7 @@ fn check_duplicates(file: &str, header: &[String], used: &[usize]) -> Result<Vec
             file,
             format!(
                 "duplicated column name {}: a column the load uses must appear once; rename or drop the copy",
-                dup_errors.join(", ")
+                listed(&dup_errors)
             ),
         ))
     }
@@ -219,11 +272,16 @@ pub struct LabelChoice<'a> {
 }
 
 /// A column named `label` or `anomaly` (any case) is the label unless one is named.
-fn resolve_label(file: &str, header: &[String], label: LabelChoice<'_>) -> Result<Option<usize>> {
+fn resolve_label(
+    file: &str,
+    header: &[String],
+    index: &HeaderIndex<'_>,
+    label: LabelChoice<'_>,
+) -> Result<Option<usize>> {
     match label.name {
-        Some(name) if label.optional => Ok(find(header, name)),
-        Some(name) => find(header, name).map(Some).ok_or_else(|| {
-            let hint = near_miss(header, name).unwrap_or_else(|| format!("'{name}'"));
+        Some(name) if label.optional => Ok(index.find(name)),
+        Some(name) => index.find(name).map(Some).ok_or_else(|| {
+            let hint = NearMisses::new(header).describe(name);
             Error::schema(file, format!("the label column {hint} is not in the file (--label-column)"))
         }),
         None => Ok(header.iter().position(|h| h.eq_ignore_ascii_case("label") || h.eq_ignore_ascii_case("anomaly"))),
@@ -231,7 +289,9 @@ fn resolve_label(file: &str, header: &[String], label: LabelChoice<'_>) -> Resul
 }
 
 fn resolve_auto(file: &str, header: &[String], label_column: LabelChoice<'_>) -> Result<ResolvedSchema> {
-    let present = REQUIRED.iter().filter(|n| find(header, n).is_some()).count();
+    let index = HeaderIndex::new(header);
+    let find = |name: &str| index.find(name);
+    let present = REQUIRED.iter().filter(|n| find(n).is_some()).count();
     if present == 0 {
         return Err(Error::schema(
             file,
@@ -243,11 +303,8 @@ fn resolve_auto(file: &str, header: &[String], label_column: LabelChoice<'_>) ->
             ),
         ));
     }
-    let missing: Vec<String> = REQUIRED
-        .iter()
-        .filter(|n| find(header, n).is_none())
-        .map(|n| near_miss(header, n).unwrap_or_else(|| format!("'{n}'")))
-        .collect();
+    let near = NearMisses::new(header);
+    let missing: Vec<String> = REQUIRED.iter().filter(|n| find(n).is_none()).map(|n| near.describe(n)).collect();
     if !missing.is_empty() {
         return Err(Error::schema(
             file,
@@ -260,11 +317,11 @@ fn resolve_auto(file: &str, header: &[String], label_column: LabelChoice<'_>) ->
             ),
         ));
     }
-    let col = |n: &str| find(header, n).expect("checked above");
+    let col = |n: &str| find(n).expect("checked above");
     let mut warnings = Vec::new();
     let mut raw = Vec::new();
     for name in NUMERIC {
-        match find(header, name) {
+        match find(name) {
             Some(i) => raw.push(i),
             None => {
                 let what = match name {
@@ -276,7 +333,7 @@ fn resolve_auto(file: &str, header: &[String], label_column: LabelChoice<'_>) ->
             }
         }
     }
-    let label = resolve_label(file, header, label_column)?;
+    let label = resolve_label(file, header, &index, label_column)?;
     let groups = vec![col(NAMESPACE), col(POD_NAME)];
     let (status, reason, node) = (col(POD_STATUS), col(EVENT_REASON), col(NODE_NAME));
     let mut used: Vec<usize> = raw.clone();
@@ -306,11 +363,12 @@ fn resolve_generic(
     label_column: LabelChoice<'_>,
     sample: &[csv::StringRecord],
 ) -> Result<ResolvedSchema> {
+    let index = HeaderIndex::new(header);
     let mut missing = Vec::new();
-    let mut lookup = |name: &str, flag: &str| {
-        let found = find(header, name);
+    let mut lookup = |name: &str, flag: &'static str| {
+        let found = index.find(name);
         if found.is_none() {
-            missing.push(format!("{} ({flag})", near_miss(header, name).unwrap_or_else(|| format!("'{name}'"))));
+            missing.push((name.to_owned(), flag));
         }
         found
     };
@@ -321,27 +379,33 @@ fn resolve_generic(
         FeatureColumns::All => Vec::new(),
     };
     if !missing.is_empty() {
+        let near = NearMisses::new(header);
+        let shown: Vec<String> = missing.iter().map(|(n, flag)| format!("{} ({flag})", near.describe(n))).collect();
         return Err(Error::schema(
             file,
             format!(
                 "column{} not in the file: {}; the header has {}",
                 if missing.len() == 1 { "" } else { "s" },
-                missing.join(", "),
-                quote_list(header)
+                shown.join(", "),
+                quoted_list(header)
             ),
         ));
     }
     let groups: Vec<usize> = groups.into_iter().flatten().collect();
-    let label = resolve_label(file, header, label_column)?;
+    let label = resolve_label(file, header, &index, label_column)?;
     let mut warnings = Vec::new();
-    let reserved = |i: usize| Some(i) == time || groups.contains(&i) || Some(i) == label;
+    let mut is_reserved = vec![false; header.len()];
+    for i in time.iter().chain(&groups).chain(&label) {
+        is_reserved[*i] = true;
+    }
+    let reserved = |i: usize| is_reserved[i];
     let raw: Vec<usize> = match &spec.features {
         FeatureColumns::Names(_) => {
             let raw: Vec<usize> = named.into_iter().flatten().collect();
             if let Some(&i) = raw.iter().find(|&&i| reserved(i)) {
                 return Err(Error::config(format!(
-                    "'{}' is both a feature column and the time, group or label column",
-                    header[i]
+                    "{} is both a feature column and the time, group or label column",
+                    quoted(&header[i])
                 )));
             }
             raw
@@ -363,8 +427,8 @@ fn resolve_generic(
                     raw.push(i);
                 } else if numeric {
                     warnings.push(format!(
-                        "column '{}' has no values in the first {} rows: not used as a feature",
-                        header[i],
+                        "column {} has no values in the first {} rows: not used as a feature",
+                        quoted(&header[i]),
                         sample.len()
                     ));
                 }
@@ -376,7 +440,7 @@ fn resolve_generic(
                         "--feature-columns all found no numeric column (besides time, group and label columns) \
                          in the first {} rows; the header has {}",
                         sample.len(),
-                        quote_list(header)
+                        quoted_list(header)
                     ),
                 ));
             }

@@ -232,7 +232,7 @@ fn check_model_header<R: BufRead>(input: &mut R, source: &str, model: &ScoringMo
         if let Some(bad) = unclosed_quote(&mut rdr, source, &[], 1) {
             return Err(bad.error);
         }
-        check_header(source, model.dir(), &model.pipeline.spec, &clean_header(&header))?;
+        check_header(source, model.dir(), &model.pipeline.spec, &clean_header(source, &header)?)?;
     }
     Ok(first)
 }

@@ -2,18 +2,21 @@
 //! message speaks of the model ("the model was trained on …, this file lacks …") rather than
 //! of the training flags the loader would suggest.
 
+use std::collections::HashSet;
 use std::path::Path;
 
+use crate::data::names::{quoted, quoted_list};
 use crate::data::options::PipelineSpec;
-use crate::data::schema::{self, SchemaKind};
+use crate::data::schema::{self, NearMisses, SchemaKind};
 use crate::{Error, Result};
 
 /// The columns `spec` reads, in a stable order: time and group columns first, then the
 /// numeric inputs (and for Kubernetes data every required column).
 pub fn needed_columns(spec: &PipelineSpec) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
+    let mut seen = HashSet::new();
     let mut add = |n: &str| {
-        if !names.iter().any(|m| m == n) {
+        if seen.insert(n.to_owned()) {
             names.push(n.to_owned());
         }
     };
@@ -27,20 +30,19 @@ pub fn needed_columns(spec: &PipelineSpec) -> Vec<String> {
 }
 
 fn describe(spec: &PipelineSpec) -> String {
-    let quote = |v: &[String]| v.iter().map(|n| format!("'{n}'")).collect::<Vec<_>>().join(", ");
     match spec.schema {
         SchemaKind::Kubernetes => format!(
             "Kubernetes pod metrics with the numeric columns {}",
-            quote(&spec.raw_columns[..spec.raw_columns.len().min(4)])
+            quoted_list(&spec.raw_columns[..spec.raw_columns.len().min(4)])
                 + if spec.raw_columns.len() > 4 { ", …" } else { "" }
         ),
         SchemaKind::Generic => {
-            let mut s = format!("generic metrics with the feature columns {}", quote(&spec.raw_columns));
+            let mut s = format!("generic metrics with the feature columns {}", quoted_list(&spec.raw_columns));
             if let Some(t) = &spec.time_column {
-                s += &format!(", time column '{t}'");
+                s += &format!(", time column {}", quoted(t));
             }
             if !spec.group_columns.is_empty() {
-                s += &format!(", group columns {}", quote(&spec.group_columns));
+                s += &format!(", group columns {}", quoted_list(&spec.group_columns));
             }
             s
         }
@@ -50,14 +52,13 @@ fn describe(spec: &PipelineSpec) -> String {
 /// Errors, listing every missing column (with near-miss hints), when `header` (cleaned
 /// names) lacks a column the model in `model_dir` reads. Extra columns are fine.
 pub fn check_header(file: &str, model_dir: &Path, spec: &PipelineSpec, header: &[String]) -> Result<()> {
-    let missing: Vec<String> = needed_columns(spec)
-        .iter()
-        .filter(|n| !header.iter().any(|h| h == *n))
-        .map(|n| schema::near_miss(header, n).unwrap_or_else(|| format!("'{n}'")))
-        .collect();
-    if missing.is_empty() {
+    let present: HashSet<&str> = header.iter().map(String::as_str).collect();
+    let absent: Vec<String> = needed_columns(spec).into_iter().filter(|n| !present.contains(n.as_str())).collect();
+    if absent.is_empty() {
         return Ok(());
     }
+    let near = NearMisses::new(header);
+    let missing: Vec<String> = absent.iter().map(|n| near.describe(n)).collect();
     let shown = if missing.len() > 8 {
         format!("{} and {} more", missing[..8].join(", "), missing.len() - 8)
     } else {

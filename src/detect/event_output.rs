@@ -57,6 +57,9 @@ pub struct EventSink {
     opts: EventOptions,
     dest: Dest,
     line: String,
+    /// The CSV header, held back until the first incident or a successful end (as
+    /// [`Output`] does): a run that fails leaves no header-only output.
+    pending_header: Option<String>,
     newest: i64,
     /// Incidents written.
     pub written: u64,
@@ -89,17 +92,17 @@ impl EventSink {
             opts,
             dest,
             line: String::with_capacity(256),
+            pending_header: None,
             newest: i64::MIN,
             written: 0,
         };
         if sink.opts.format == Format::Csv {
-            sink.header();
-            sink.emit()?;
+            sink.pending_header = Some(sink.header());
         }
         Ok(sink)
     }
 
-    fn header(&mut self) {
+    fn header(&self) -> String {
         let mut names: Vec<String> = self.opts.key_names.clone();
         let time = if self.opts.has_time {
             ["start", "end", "duration_seconds"]
@@ -114,8 +117,9 @@ impl EventSink {
             names.push(format!("feature_{i}"));
             names.push(format!("share_{i}"));
         }
-        self.line.clear();
-        Output::push_csv_row(&mut self.line, &names);
+        let mut line = String::new();
+        Output::push_csv_row(&mut line, &names);
+        line
     }
 
     fn push_time(&mut self, t: i64, quoted: bool) {
@@ -210,17 +214,12 @@ impl EventSink {
         }
     }
 
+    /// Writes `line`, after the held-back header if this is the first record.
     fn emit(&mut self) -> Result<()> {
-        let bytes = self.line.as_bytes();
-        let result = match &mut self.dest {
-            Dest::Stdout(w) => w.write_all(bytes).map_err(|e| Error::io("write", "<stdout>", e)),
-            Dest::File(w, path) => w.write_all(bytes).map_err(|e| Error::io("write", &*path, e)),
-            Dest::Atomic(_, buf) | Dest::Memory(buf) => {
-                buf.extend_from_slice(bytes);
-                Ok(())
-            }
-            Dest::Discard => Ok(()),
-        };
+        if let Some(header) = self.pending_header.take() {
+            write_to(&mut self.dest, header.as_bytes())?;
+        }
+        let result = write_to(&mut self.dest, self.line.as_bytes());
         self.line.clear();
         result
     }
@@ -241,6 +240,10 @@ impl EventSink {
     pub fn finish(mut self) -> Result<Vec<u8>> {
         for i in self.incidents.finish() {
             self.write_incident(&i)?;
+        }
+        // No incident: the header alone says "none", which is now the truth.
+        if let Some(header) = self.pending_header.take() {
+            write_to(&mut self.dest, header.as_bytes())?;
         }
         match std::mem::replace(&mut self.dest, Dest::Discard) {
             Dest::Stdout(mut w) => w.flush().map_err(|e| Error::io("write", "<stdout>", e))?,
@@ -277,6 +280,18 @@ impl WindowSink for EventSink {
 
     fn counts(&self) -> (u64, u64) {
         (self.incidents.windows, self.incidents.anomalies)
+    }
+}
+
+fn write_to(dest: &mut Dest, bytes: &[u8]) -> Result<()> {
+    match dest {
+        Dest::Stdout(w) => w.write_all(bytes).map_err(|e| Error::io("write", "<stdout>", e)),
+        Dest::File(w, path) => w.write_all(bytes).map_err(|e| Error::io("write", &*path, e)),
+        Dest::Atomic(_, buf) | Dest::Memory(buf) => {
+            buf.extend_from_slice(bytes);
+            Ok(())
+        }
+        Dest::Discard => Ok(()),
     }
 }
 

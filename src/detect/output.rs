@@ -17,6 +17,10 @@
 //! the file directly as rows are scored, and the Prometheus file is replaced atomically each
 //! time the input pauses (at most once a second).
 //!
+//! The CSV header is held back until the first row (or the successful end of a run with no
+//! rows): a run that fails before scoring anything leaves standard output empty, so
+//! `detect … > scores.csv` never leaves a header-only file that reads as "no anomalies".
+//!
 //! Rows are formatted into reused buffers; nothing is allocated per row except a Prometheus
 //! entry the first time a pod is seen.
 
@@ -143,6 +147,10 @@ pub struct Output {
     field: String,
     top: Vec<(usize, f32)>,
     csv_names: Vec<String>,
+    /// The CSV header line, held back until the first row (or a successful end): a run that
+    /// fails before scoring anything leaves stdout empty, not a header that reads as "no
+    /// anomalies" in `> scores.csv`.
+    pending_header: Option<String>,
     json_keys: Vec<String>,
     json_features: Vec<String>,
     prom_labels: Vec<String>,
@@ -271,6 +279,7 @@ impl Output {
             json_keys: opts.key_names.iter().map(|k| json_string(k)).collect(),
             json_features: opts.feature_names.iter().map(|k| json_string(k)).collect(),
             csv_names: Vec::new(),
+            pending_header: None,
             prom_labels,
             opts,
             target,
@@ -283,7 +292,7 @@ impl Output {
             anomalies: 0,
         };
         if out.opts.format == Format::Csv {
-            out.write_csv_header()?;
+            out.prepare_csv_header();
         }
         Ok(out)
     }
@@ -319,7 +328,7 @@ impl Output {
         }
     }
 
-    fn write_csv_header(&mut self) -> Result<()> {
+    fn prepare_csv_header(&mut self) {
         let mut names = vec![if self.opts.has_time { "timestamp" } else { "row" }.to_string()];
         names.extend(self.opts.key_names.iter().cloned());
         names.extend(["score", "threshold", "anomaly"].map(String::from));
@@ -327,14 +336,18 @@ impl Output {
             names.push(format!("feature_{i}"));
             names.push(format!("share_{i}"));
         }
-        self.line.clear();
-        Self::push_csv_row(&mut self.line, &names);
+        let mut header = String::new();
+        Self::push_csv_row(&mut header, &names);
         self.csv_names = names;
-        self.emit_line()
+        self.pending_header = Some(header);
     }
 
+    /// Writes `line`, after the held-back header if this is the first row.
     fn emit_line(&mut self) -> Result<()> {
         if let Body::Rows(w) = &mut self.body {
+            if let Some(header) = self.pending_header.take() {
+                w.write_all(header.as_bytes()).map_err(|e| write_error(&self.target, e))?;
+            }
             w.write_all(self.line.as_bytes()).map_err(|e| write_error(&self.target, e))?;
         }
         Ok(())
@@ -567,7 +580,11 @@ impl Output {
             self.write_snapshot()?;
         }
         let body = std::mem::replace(&mut self.body, Body::Rows(BufWriter::new(Sink::Discard)));
-        let Body::Rows(w) = body else { return Ok(Vec::new()) };
+        let Body::Rows(mut w) = body else { return Ok(Vec::new()) };
+        // A successful run with no rows still gets its header: an empty result, not a failure.
+        if let Some(header) = self.pending_header.take() {
+            w.write_all(header.as_bytes()).map_err(|e| write_error(&self.target, e))?;
+        }
         let sink = w.into_inner().map_err(|e| write_error(&self.target, e.into_error()))?;
         match sink {
             Sink::Stdout(mut s) => s.flush().map_err(|e| write_error(&self.target, e))?,

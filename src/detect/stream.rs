@@ -81,7 +81,7 @@ impl StreamScorer {
         explain: bool,
         evict_after: Option<i64>,
     ) -> Result<StreamScorer> {
-        check_header(source, model.dir(), &model.pipeline.spec, &clean_header(header))?;
+        check_header(source, model.dir(), &model.pipeline.spec, &clean_header(source, header)?)?;
         let parser = RowParser::from_header_record(source, header, &model.load_options(skip_bad_rows))?;
         debug_assert_eq!(parser.feature_names(), model.feature_names());
         let groups = parser.schema().groups.clone();
@@ -372,7 +372,7 @@ pub fn run_stream<R: Read, W: WindowSink>(
     }
     let mut scorer =
         StreamScorer::new(model, &record, source, settings.skip_bad_rows, settings.explain, settings.evict_after)?;
-    let header = clean_header(&record);
+    let header = clean_header(source, &record)?;
     let mut data_row: u64 = 0;
     loop {
         match rdr.read_record(&mut record) {
