@@ -15,9 +15,9 @@ use crate::artifacts::{RunFolder, RunStatus};
 use crate::data::windows::check_lengths;
 use crate::data::{DataFiles, LabelSource, Series, WindowIndex};
 use crate::detect::batch::{load_files_for_scoring, load_for_scoring};
-use crate::detect::incidents::incidents_of;
+use crate::detect::incidents::incidents_per_series;
 use crate::detect::{ScoringModel, DEFAULT_MERGE_GAP};
-use crate::metrics::{event_metrics, label_segments, Evaluation, EventMetrics, PodEvents, Span, Threshold};
+use crate::metrics::{event_metrics, label_segments, Evaluation, EventMetrics, PodEvents, Threshold};
 use crate::prometheus::{self, PrometheusArgs};
 use crate::train::job::{
     evaluate_windows, evaluation_section, score_windows, write_evaluation_plots, EvaluationPlots, SplitWindows,
@@ -92,19 +92,8 @@ fn events_of(
         }
         pod_seconds += s.timestamps[last[i]] - s.timestamps[from];
     }
-    // The windows of a series are consecutive in the index, in time order.
-    let mut start = 0;
-    while start < index.windows.len() {
-        let i = index.windows[start].series;
-        let end = start + index.windows[start..].iter().take_while(|w| w.series == i).count();
-        let s = &series[i as usize];
-        let windows = index.windows[start..end]
-            .iter()
-            .zip(&scores[start..end])
-            .map(|(w, &score)| ("", s.timestamps[index.label_row(*w)], score as f32)); // widened f32s: exact
-        pods[i as usize].incidents =
-            incidents_of(windows, threshold, merge_gap).iter().map(|inc| Span::new(inc.start, inc.end)).collect();
-        start = end;
+    for (pod, incidents) in pods.iter_mut().zip(incidents_per_series(index, series, scores, threshold, merge_gap)) {
+        pod.incidents = incidents;
     }
     event_metrics(&pods, has_time.then_some(pod_seconds as f64 / 86_400.0))
 }
@@ -247,6 +236,12 @@ pub fn evaluate(args: &Args) -> Result<EvaluateResult> {
     evaluation_section(&mut summary, &format!("Performance on {data_name}"), Some(&evaluation));
     event_section(&mut summary, &events, args.merge_gap, has_time);
     folder.write("summary_report.txt", summary.as_bytes())?;
+    let incident_spans: Vec<(i64, i64)> =
+        incidents_per_series(&index, &dataset.series, &scores, chosen.value, args.merge_gap)
+            .into_iter()
+            .flatten()
+            .map(|s| (s.start, s.end))
+            .collect();
     let plots = EvaluationPlots {
         arch: model.arch(),
         data: &data_name,
@@ -256,7 +251,7 @@ pub fn evaluate(args: &Args) -> Result<EvaluateResult> {
         scores: &scores,
         labels: Some(&labels),
         threshold: chosen,
-        incidents: &[],
+        incidents: &incident_spans,
     };
     write_evaluation_plots(&folder, &plots, Some(&evaluation))?;
     folder.finish(

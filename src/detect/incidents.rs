@@ -25,6 +25,8 @@
 use std::collections::HashMap;
 
 use super::output::Scored;
+use crate::data::{Series, WindowIndex};
+use crate::metrics::Span;
 
 /// Normal windows in a row that an incident bridges (see the module documentation).
 pub const DEFAULT_MERGE_GAP: usize = 2;
@@ -205,6 +207,33 @@ pub fn incidents_of<'a>(
         out.extend(acc.push(&Scored { key, timestamp, score, shares: &[] }));
     }
     out.extend(acc.finish());
+    out
+}
+
+/// The incidents of the scored windows of `index` (`scores[i]` is window `i`'s), each window
+/// placed at its label row (the row its score is about): one list of spans per series.
+/// The windows of a series are consecutive in an index, in time order.
+pub fn incidents_per_series(
+    index: &WindowIndex,
+    series: &[Series],
+    scores: &[f64],
+    threshold: f64,
+    merge_gap: usize,
+) -> Vec<Vec<Span>> {
+    let mut out = vec![Vec::new(); series.len()];
+    let mut start = 0;
+    while start < index.windows.len() {
+        let i = index.windows[start].series;
+        let end = start + index.windows[start..].iter().take_while(|w| w.series == i).count();
+        let s = &series[i as usize];
+        let windows = index.windows[start..end]
+            .iter()
+            .zip(&scores[start..end])
+            .map(|(w, &score)| ("", s.timestamps[index.label_row(*w)], score as f32)); // widened f32s: exact
+        out[i as usize] =
+            incidents_of(windows, threshold, merge_gap).iter().map(|inc| Span::new(inc.start, inc.end)).collect();
+        start = end;
+    }
     out
 }
 

@@ -30,6 +30,7 @@ use crate::models::{check_window, Arch, Model, ModelConfig, Objective};
 use crate::params::Weights;
 use crate::plot;
 use crate::prometheus::{self, PrometheusSpec, PullReader, PullSettings};
+use crate::detect::incidents::{incidents_per_series, DEFAULT_MERGE_GAP};
 use crate::detect::smoothing::smooth_in_order;
 use crate::train::calibration::{error_weights, mean_feature_errors, ErrorWeighting};
 use crate::train::{fit, Engine, EpochRecord, History, Observer, TrainOutcome, TrainSettings, Windows};
@@ -688,6 +689,12 @@ pub fn run(settings: &JobSettings, interrupt: Arc<AtomicBool>) -> Result<JobResu
     } else {
         (Part::Validation, &val_scores, val_labels.as_deref())
     };
+    let incident_spans: Vec<(i64, i64)> =
+        incidents_per_series(splits.windows(shown), series, shown_scores, chosen.value, DEFAULT_MERGE_GAP)
+            .into_iter()
+            .flatten()
+            .map(|s| (s.start, s.end))
+            .collect();
     let plots = EvaluationPlots {
         arch: model.config.arch,
         data: if shown == Part::Test { "test split" } else { "validation split" },
@@ -697,7 +704,7 @@ pub fn run(settings: &JobSettings, interrupt: Arc<AtomicBool>) -> Result<JobResu
         scores: shown_scores,
         labels: shown_labels,
         threshold: chosen,
-        incidents: &[],
+        incidents: &incident_spans,
     };
     write_evaluation_plots(&run, &plots, evaluation.as_ref())?;
 
