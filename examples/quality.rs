@@ -69,13 +69,6 @@ struct Cli {
     train_flags: Vec<String>,
 }
 
-/// `kubelstm train`'s arguments, parsed exactly as the command line would be.
-#[derive(Parser)]
-struct TrainCommand {
-    #[command(flatten)]
-    args: kubelstm::cli::train::Args,
-}
-
 /// One CSV of ASD: rows of the 19 metrics, and the labels of a test file.
 struct Table {
     rows: Vec<Vec<f64>>,
@@ -288,7 +281,7 @@ struct Scored {
 
 /// Trains `arch` on `train_csv` and scores both files.
 fn train_and_score(cli: &Cli, arch: &str, train_csv: &Path, test_csv: &Path, out_dir: &Path) -> Result<Scored, String> {
-    let mut argv: Vec<String> = vec!["train".into(), "--data-path".into(), train_csv.display().to_string()];
+    let mut argv: Vec<String> = vec!["--data-path".into(), train_csv.display().to_string()];
     argv.extend(["--feature-columns", "all", "--mode", "unsupervised", "--seed", "1"].map(String::from));
     argv.extend(["--output-dir".into(), out_dir.display().to_string()]);
     argv.extend(["--epochs".into(), cli.epochs.to_string(), "--batch-size".into(), cli.batch_size.to_string()]);
@@ -305,8 +298,7 @@ fn train_and_score(cli: &Cli, arch: &str, train_csv: &Path, test_csv: &Path, out
         other => return Err(format!("unknown architecture {other:?}")),
     }
     argv.extend(cli.train_flags.iter().cloned());
-    let command = TrainCommand::try_parse_from(&argv).map_err(|e| e.to_string())?;
-    let settings = command.args.settings().map_err(|e| e.to_string())?;
+    let settings = kubelstm::cli::train::settings_from_words(&argv).map_err(|e| e.to_string())?;
     let result = kubelstm::train::job::run(&settings, Arc::new(AtomicBool::new(false))).map_err(|e| e.to_string())?;
     let model = ScoringModel::load(&result.run_dir).map_err(|e| e.to_string())?;
     let threshold = model.threshold();

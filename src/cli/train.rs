@@ -277,6 +277,18 @@ impl Args {
     }
 }
 
+/// The settings of `kubelstm train WORDS…`, parsed exactly as the command line is: for the
+/// examples and tests that drive a training run from the library.
+pub fn settings_from_words<S: AsRef<str>>(words: &[S]) -> Result<JobSettings> {
+    use clap::Parser;
+    let argv = ["kubelstm", "train"].into_iter().chain(words.iter().map(AsRef::as_ref));
+    match super::Cli::try_parse_from(argv) {
+        Ok(super::Cli { command: super::Command::Train(args) }) => args.settings(),
+        Ok(_) => unreachable!("the words follow `train`"),
+        Err(e) => Err(Error::config(e.to_string())),
+    }
+}
+
 pub fn run(args: Args) -> Result<Outcome> {
     let settings = args.settings()?;
     let interrupt = Arc::new(AtomicBool::new(false));
