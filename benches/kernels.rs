@@ -75,7 +75,7 @@ fn gemm(c: &mut Criterion) {
             }
         }
     }
-    // The machine's f32 ceiling as the issue defines it: a 1024³ product.
+    // The machine's f32 ceiling as README's Performance section takes it: a 1024³ product.
     let n = 1024;
     let (a, bm) = (data(n * n, 1), data(n * n, 2));
     let mut out = vec![0.0f32; n * n];

@@ -1,5 +1,7 @@
-//! The canonical speed workload (issue 6), shared by `kubelstm bench` and the criterion
-//! benches, defined exactly as the PyTorch reference script (`peers/bench_torch.py`):
+//! The canonical speed workload of the PyTorch comparison (README, "Performance"), shared by
+//! `kubelstm bench` and the criterion benches. It is defined exactly as the PyTorch reference
+//! script `bench_torch.py` defines it; that script is not part of this repository (it was kept
+//! beside it, with the other reference scripts, when the comparison was measured):
 //! T = 10, F = 64, f32 inputs N(0, 1), labels Bernoulli(0.1), balanced class weights,
 //! weighted BCE, Adam (lr 1e-3), dropout as in the models; batches cycle through a pool of
 //! 8192 pre-generated samples. Each figure is the median of 3 repeats of ≥ `seconds` after
@@ -269,7 +271,7 @@ mod tests {
 
     #[test]
     fn flop_counts_match_the_reference_script() {
-        // Issue 6: the standard model needs 2.96 MFLOP per sample forward.
+        // The reference script's count: the standard model needs 2.96 MFLOP per sample forward.
         let standard = forward_flops(Arch::Standard, 10, 64);
         assert!((standard - 2_960_000.0).abs() < 10_000.0, "{standard}");
         // LSTM layer: T·4H·(in+H)·2.

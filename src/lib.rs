@@ -10,13 +10,18 @@
 //! | [`nn`] | layers as forward/backward pairs: dense, LSTM, BiLSTM, attention, layer norm, ... |
 //! | [`models`] | the four architectures: standard, bidirectional, attention, autoencoder |
 //! | [`optim`] | Adam, learning-rate schedule, early stopping |
-//! | [`train`] | the epoch loop, batching, history |
+//! | [`train`] | the epoch loop, batching, history, the data-parallel engine |
+//! | [`parallel`] | worker thread pools and the contiguous share of a batch each thread takes |
+//! | [`detect`] | `kubelstm detect`: scoring new metrics, batch and `--follow`; outputs, incidents |
 //! | [`prometheus`] | Prometheus as a data source: queries, HTTP client, pulls read as CSV |
 //! | [`serve`] | `kubelstm serve`: the always-on exporter Prometheus scrapes |
 //! | [`data`] | CSV ingest, per-pod series, features, labels, scalers, windows, splits, synthetic cluster |
 //! | [`metrics`] | ROC, precision-recall, AUC, confusion matrix, thresholds |
 //! | [`plot`] | PNG charts |
 //! | [`artifacts`] | the run folder, model file, atomic writes |
+//! | [`bench`] | the canonical speed workload of `kubelstm bench` and the criterion benches |
+//! | [`gradcheck`] | the gradient audit: hand-written backward passes against f64 finite differences |
+//! | [`error`] | the error type; every message names the file, row, column or setting to fix |
 //! | [`cli`] | the `kubelstm` command line, one file per command |
 #![forbid(unsafe_code)]
 

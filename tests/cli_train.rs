@@ -1,4 +1,4 @@
-//! `kubelstm train` end to end (issue 4): the real binary on small generated data, for every
+//! `kubelstm train` end to end: the real binary on small generated data, for every
 //! architecture and both autoencoder modes, with every artifact of the run folder checked —
 //! files present and nothing else, PNGs decode at their size, JSON parses and its fields fit
 //! the command, `summary_report.txt` agrees with `evaluation.json` number for number, one

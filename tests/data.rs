@@ -1,5 +1,6 @@
 //! The data layer end to end: generator round trips, streaming = batch, generic mode, scoring
-//! selection, and every bad-input case of issues 3 and 7 with its asserted message.
+//! selection, and every bad-input case of ingest (malformed rows, schemas, encodings, sizes)
+//! with its asserted message.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -411,7 +412,7 @@ fn scoring_labels_come_from_the_same_source_as_in_training() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Bad input (issues 3 and 7): each case's outcome and message
+// Bad input to ingest: each case's outcome and message
 
 #[test]
 fn empty_file_and_header_only() {

@@ -1,4 +1,4 @@
-//! Scoring end to end (issue 5): `detect` batch and `--follow` give the same bits, streams
+//! Scoring end to end: `detect` batch and `--follow` give the same bits, streams
 //! emit before their input ends, every output format parses, exit codes, wrong-schema and
 //! damaged-model errors, the model file round trip (and through the `safetensors` crate, with
 //! the names and shapes `docs/model-format.md` documents), `evaluate`, `inspect`, eviction,
@@ -669,7 +669,7 @@ fn exit_codes_zero_one_two_and_broken_pipe() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Wrong data, damaged models (issue 7's detect cases)
+// Wrong data, damaged models (the bad-input cases that reach `detect`)
 
 fn rewrite_csv(src: &Path, dst: &Path, edit: impl Fn(Vec<String>) -> Vec<String>) {
     let mut rdr = csv::ReaderBuilder::new().has_headers(false).from_path(src).unwrap();

@@ -26,7 +26,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::Value;
 
-/// Tolerances of the gradient audit, in the fixtures' measure.
+/// Tolerances the gradient audit is held to (f64, f32), in the fixtures' measure.
 const TOL_F64: f64 = 1e-9;
 const TOL_F32: f64 = 1e-5;
 

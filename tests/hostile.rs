@@ -1,7 +1,8 @@
-//! Issue 15 through the real binary: hostile and careless input, round two. Signals a
-//! scheduler sends, unbounded reads from a model folder, CSV quoting and line endings, rules
-//! files, and an output that is the input. Every case ends in a run that is as safe as the
-//! first Ctrl-C, or in exit 2 with one `error:` line naming the file (and line, and limit).
+//! Hostile and careless input through the real binary (the second round of bad input, after
+//! tests/reliability.rs). Signals a scheduler sends, unbounded reads from a model folder, CSV
+//! quoting and line endings, rules files, and an output that is the input. Every case ends in
+//! a run that is as safe as the first Ctrl-C, or in exit 2 with one `error:` line naming the
+//! file (and line, and limit).
 
 use std::path::Path;
 use std::process::Child;

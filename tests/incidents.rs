@@ -1,4 +1,4 @@
-//! Incidents end to end (issue 13): `detect --events` against incidents rebuilt from detect's
+//! Incidents end to end: `detect --events` against incidents rebuilt from detect's
 //! own per-window rows, batch = `--follow`, both formats, the flag errors, and `evaluate`'s
 //! event metrics on a file whose faults are known.
 //!

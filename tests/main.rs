@@ -4,6 +4,7 @@ mod cli_train;
 mod data;
 mod deploy;
 mod detect;
+mod environment;
 mod fixtures_pytorch;
 mod gradients;
 mod hostile;

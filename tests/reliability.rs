@@ -1,10 +1,10 @@
-//! Issue 7 through the real binary: every bad-input case either is handled as the issue states
-//! or stops with exit code 2 and a message that names the problem (file, line, column where
+//! Reliability through the real binary: every bad-input case either is handled as documented
+//! (README, "Errors and exit codes") or stops with exit code 2 and a message that names the problem (file, line, column where
 //! they apply), never a panic, never a run folder that looks complete. Then faults — SIGKILL at
 //! random moments, SIGINT, divergence, a full or unwritable output directory — and the replay of
 //! every fuzz corpus on stable Rust.
 //!
-//! The `detect` rows of the issue (damaged model folders through `detect`) live with `detect`;
+//! The damaged-model-folder cases as `detect` meets them live with `detect` (tests/detect.rs);
 //! here `load_model` is checked at the library level.
 
 use std::path::{Path, PathBuf};
@@ -738,7 +738,7 @@ fn run_case(case: &Case, tmp: &Path, k8s_full: &str, k8s_head: &str, generic: &s
     })
 }
 
-/// The issue's table of bad inputs, through the binary. All cases run; the failures are
+/// The table of bad inputs, through the binary. All cases run; the failures are
 /// reported together.
 #[test]
 fn bad_input_table() {
@@ -1555,7 +1555,7 @@ fn damages() -> Vec<(&'static str, Damage, &'static str)> {
 }
 
 /// `load_model` refuses every kind of damaged folder with a message that says what is wrong
-/// (the library half of issue 7's `detect` rows), and the fuzz check agrees.
+/// (the library half of the damaged-folder cases `detect` meets), and the fuzz check agrees.
 #[test]
 fn load_model_refuses_damaged_folders() {
     let tmp = tempfile::tempdir().unwrap();

@@ -1,4 +1,4 @@
-//! Several files as one dataset (issue 13): a directory, a pattern or a list of files with one
+//! Several files as one dataset: a directory, a pattern or a list of files with one
 //! header, each file its own series named after it without group columns, through the real
 //! binary on a slice of Online Boutique's per-pod metric files (tests/fixtures/online_boutique:
 //! 3 pods × 60 rows, Go timestamps in the `Time` column).

@@ -3,7 +3,9 @@
 //! Detected once and cached. `KUBELSTM_SIMD` overrides the choice:
 //! `off` or `scalar` (the scalar reference), `wide` (portable `wide` vectors, SSE2 on
 //! x86-64), `avx2` (AVX2 + FMA), `avx512` (AVX-512F), `auto` or unset (the best the CPU has).
-//! A forced instruction set the CPU lacks falls back to the best available one.
+//! A forced instruction set the CPU lacks falls back to the best available one. Any other
+//! value is a mistake, not a request for `auto`: [`simd_setting`] reports it (the CLI exits
+//! with it) and the kernels, which cannot return an error, warn once on stderr.
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
@@ -53,24 +55,51 @@ impl Isa {
 
 static ACTIVE: AtomicU8 = AtomicU8::new(0);
 
+/// The values `KUBELSTM_SIMD` accepts, for messages.
+pub const SIMD_VALUES: &str = "off, scalar, wide, avx2, avx512, auto";
+
+/// What a `KUBELSTM_SIMD` value (any case, surrounding spaces ignored) asks for: a forced
+/// instruction set, `Ok(None)` for `auto` or empty (unset), or the message for a value it
+/// does not accept (naming the variable, the value and the accepted values).
+pub fn parse_simd(requested: &str) -> Result<Option<Isa>, String> {
+    match requested.trim().to_ascii_lowercase().as_str() {
+        "off" | "scalar" | "0" | "none" => Ok(Some(Isa::Scalar)),
+        "wide" | "portable" => Ok(Some(Isa::Wide)),
+        "avx2" => Ok(Some(Isa::Avx2Fma)),
+        "avx512" => Ok(Some(Isa::Avx512)),
+        "" | "auto" => Ok(None),
+        _ => Err(format!("KUBELSTM_SIMD={requested:?} is not a known setting; use one of {SIMD_VALUES}")),
+    }
+}
+
+/// The `KUBELSTM_SIMD` setting of this process, checked: what [`parse_simd`] says of it.
+/// A value that is not Unicode is reported like any other unknown value.
+pub fn simd_setting() -> Result<Option<Isa>, String> {
+    match std::env::var("KUBELSTM_SIMD") {
+        Ok(value) => parse_simd(&value),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(value)) => parse_simd(&value.to_string_lossy()),
+    }
+}
+
 /// The instruction set for a `KUBELSTM_SIMD` value (`requested`, any case; empty = unset) on a
 /// CPU that can run exactly the sets for which `supported` is true. The decision of
 /// [`active_isa`] without the environment and the CPU, so it can be tested for every case.
+/// An unknown value chooses as `auto` does; [`simd_setting`] is where it is reported.
 pub fn choose_isa(requested: &str, supported: impl Fn(Isa) -> bool) -> Isa {
-    let forced = match requested.trim().to_ascii_lowercase().as_str() {
-        "off" | "scalar" | "0" | "none" => Some(Isa::Scalar),
-        "wide" | "portable" => Some(Isa::Wide),
-        "avx2" => Some(Isa::Avx2Fma),
-        "avx512" => Some(Isa::Avx512),
-        _ => None,
-    };
-    match forced {
-        Some(isa) if supported(isa) => isa,
+    match parse_simd(requested) {
+        Ok(Some(isa)) if supported(isa) => isa,
         _ => [Isa::Avx512, Isa::Avx2Fma, Isa::Wide].into_iter().find(|&isa| supported(isa)).unwrap_or(Isa::Scalar),
     }
 }
 
 fn detect() -> Isa {
+    // The kernels have no error path: a library user with a misspelt value gets one warning
+    // per process (the CLI checks the setting first and exits instead).
+    static WARN_ONCE: std::sync::Once = std::sync::Once::new();
+    if let Err(message) = simd_setting() {
+        WARN_ONCE.call_once(|| eprintln!("warning: {message}; choosing automatically"));
+    }
     let requested = std::env::var("KUBELSTM_SIMD").unwrap_or_default();
     choose_isa(&requested, Isa::is_supported)
 }

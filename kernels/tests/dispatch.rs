@@ -1,7 +1,7 @@
 //! Instruction-set choice: the pure decision for every `KUBELSTM_SIMD` value, and the real
 //! environment variable in a child process (the choice is cached once per process).
 
-use kubelstm_kernels::dispatch::choose_isa;
+use kubelstm_kernels::dispatch::{choose_isa, parse_simd};
 use kubelstm_kernels::simd::Kernels;
 use kubelstm_kernels::{active_isa, Isa};
 
@@ -23,6 +23,21 @@ fn choose_isa_honours_forced_values_and_falls_back() {
     assert_eq!(choose_isa("avx2", no_x86), Isa::Wide);
     assert_eq!(choose_isa("", no_x86), Isa::Wide);
     assert_eq!(choose_isa("off", no_x86), Isa::Scalar);
+}
+
+#[test]
+fn parse_simd_accepts_the_documented_values_and_names_a_misspelt_one() {
+    assert_eq!(parse_simd(" OFF "), Ok(Some(Isa::Scalar)));
+    assert_eq!(parse_simd("scalar"), Ok(Some(Isa::Scalar)));
+    assert_eq!(parse_simd("wide"), Ok(Some(Isa::Wide)));
+    assert_eq!(parse_simd("avx2"), Ok(Some(Isa::Avx2Fma)));
+    assert_eq!(parse_simd("AVX512"), Ok(Some(Isa::Avx512)));
+    assert_eq!(parse_simd("auto"), Ok(None));
+    assert_eq!(parse_simd(""), Ok(None));
+    let message = parse_simd("avx3").unwrap_err();
+    for part in ["KUBELSTM_SIMD", "\"avx3\"", "off", "wide", "avx2", "avx512", "auto"] {
+        assert!(message.contains(part), "{part:?} missing from {message:?}");
+    }
 }
 
 #[test]
@@ -48,7 +63,8 @@ fn child_reports_active_isa() {
     }
 }
 
-fn isa_in_child(simd: &str) -> String {
+/// The child's chosen instruction set and its stderr.
+fn run_child(simd: &str) -> (String, String) {
     let exe = std::env::current_exe().expect("test binary path");
     let out = std::process::Command::new(exe)
         .args(["--exact", "dispatch::child_reports_active_isa", "--nocapture", "--test-threads=1"])
@@ -57,13 +73,19 @@ fn isa_in_child(simd: &str) -> String {
         .output()
         .expect("spawning the test binary");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "child failed: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    stdout
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "child failed: {stdout}\n{stderr}");
+    let isa = stdout
         .lines()
         // libtest prints the test name on the same line, before the test's own output.
         .find_map(|l| l.split_once("ACTIVE_ISA=").map(|(_, isa)| isa.split_whitespace().next().unwrap_or("")))
         .unwrap_or_else(|| panic!("child printed no ACTIVE_ISA line: {stdout}"))
-        .to_string()
+        .to_string();
+    (isa, stderr)
+}
+
+fn isa_in_child(simd: &str) -> String {
+    run_child(simd).0
 }
 
 #[test]
@@ -75,4 +97,16 @@ fn env_off_forces_scalar_in_a_fresh_process() {
     }
     let best = Isa::ALL.into_iter().rev().find(|i| i.is_supported()).unwrap();
     assert_eq!(isa_in_child("auto"), best.name());
+}
+
+#[test]
+fn misspelt_env_warns_once_and_chooses_automatically() {
+    let best = Isa::ALL.into_iter().rev().find(|i| i.is_supported()).unwrap();
+    let (isa, stderr) = run_child("avx3");
+    assert_eq!(isa, best.name());
+    let warnings: Vec<&str> = stderr.lines().filter(|l| l.contains("KUBELSTM_SIMD")).collect();
+    assert_eq!(warnings.len(), 1, "one warning expected: {stderr}");
+    assert!(warnings[0].contains("\"avx3\"") && warnings[0].contains("avx512"), "{stderr}");
+    let (_, stderr) = run_child("avx2");
+    assert!(!stderr.contains("KUBELSTM_SIMD"), "a valid value warns: {stderr}");
 }

@@ -83,7 +83,7 @@ pub fn main() -> ExitCode {
             return if err.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
         }
     };
-    match run(cli) {
+    match check_environment().and_then(|()| run(cli)) {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::AnomalyFound) => ExitCode::from(1),
         Ok(Outcome::Interrupted) => ExitCode::from(130),
@@ -97,6 +97,15 @@ pub fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// The environment settings (README, "Settings from the environment"), checked before any
+/// work so that a typo stops the command at once instead of after loading the data, or
+/// silently doing something else.
+fn check_environment() -> Result<()> {
+    kubelstm_kernels::dispatch::simd_setting().map_err(Error::config)?;
+    crate::train::engine::micro_batch_setting()?;
+    Ok(())
 }
 
 /// The error and every `source()` below it, joined with ": ".

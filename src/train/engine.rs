@@ -36,13 +36,38 @@ pub struct Engine {
     /// Windows per forward pass inside a shard: large batches run as a sequence of passes
     /// this big, whose activations (T·n rows of gates, states, caches) stay in the core's L2
     /// instead of streaming through memory. Results per window do not depend on it.
-    /// `KUBELSTM_MICRO_BATCH` overrides the default of 32.
+    /// `KUBELSTM_MICRO_BATCH` overrides the default (see [`micro_batch_setting`]).
     micro_batch: usize,
+}
+
+/// Windows per forward pass when `KUBELSTM_MICRO_BATCH` is unset.
+pub const DEFAULT_MICRO_BATCH: usize = 32;
+/// The largest `KUBELSTM_MICRO_BATCH` accepted: far past any batch, so a typo is caught.
+pub const MAX_MICRO_BATCH: usize = 65_536;
+
+/// The `KUBELSTM_MICRO_BATCH` setting: a whole number from 1 to [`MAX_MICRO_BATCH`], or the
+/// default when it is unset or empty. Anything else is an error naming the variable, the
+/// value and the accepted range, never a silent fallback to the default.
+pub fn micro_batch_setting() -> Result<usize> {
+    let value = match std::env::var("KUBELSTM_MICRO_BATCH") {
+        Err(std::env::VarError::NotPresent) => return Ok(DEFAULT_MICRO_BATCH),
+        Err(std::env::VarError::NotUnicode(value)) => value.to_string_lossy().into_owned(),
+        Ok(value) if value.trim().is_empty() => return Ok(DEFAULT_MICRO_BATCH),
+        Ok(value) => value,
+    };
+    match value.trim().parse::<usize>() {
+        Ok(n) if (1..=MAX_MICRO_BATCH).contains(&n) => Ok(n),
+        _ => Err(crate::Error::config(format!(
+            "KUBELSTM_MICRO_BATCH={value:?} is not a whole number from 1 to {MAX_MICRO_BATCH} \
+             (windows per forward pass; unset for the default of {DEFAULT_MICRO_BATCH})"
+        ))),
+    }
 }
 
 impl Engine {
     /// An executor over `threads` threads (1 = run on the caller's thread).
     pub fn new(model: Model, threads: usize) -> Result<Self> {
+        let micro_batch = micro_batch_setting()?;
         let threads = threads.max(1);
         let pool = worker_pool(threads, "kubelstm-worker")?;
         let shards = (0..threads)
@@ -56,8 +81,6 @@ impl Engine {
                 loss: 0.0,
             })
             .collect();
-        let micro_batch =
-            std::env::var("KUBELSTM_MICRO_BATCH").ok().and_then(|v| v.parse().ok()).filter(|&v| v > 0).unwrap_or(32);
         Ok(Engine { model, pool, shards, micro_batch })
     }
 
