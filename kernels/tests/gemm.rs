@@ -398,6 +398,50 @@ mod micro_kernels {
             }
         }
     }
+    /// Sizes past the AVX2 kernel's row chunks (96 rows) and its widest panels (one row:
+    /// 96 columns; two: 48): against the naive loop, and each row alone has the same bits.
+    #[test]
+    fn row_chunks_and_wide_panels() {
+        let sizes = [(97usize, 33usize, 97usize), (200, 20, 50), (101, 7, 193), (1, 40, 200), (2, 9, 100), (5, 3, 513)];
+        for &(m, k, n) in &sizes {
+            for beta in [0.0, 1.0] {
+                let case = Case {
+                    m,
+                    k,
+                    n,
+                    ta: false,
+                    tb: false,
+                    tc: false,
+                    pads: [0, 3, 1],
+                    alpha: 0.5,
+                    beta,
+                    seed: (m + n) as u64,
+                };
+                for (_, gemm) in supported() {
+                    run::<f32>(&case, gemm, f32::EPSILON as f64 / 2.0);
+                }
+            }
+            let a: Vec<f32> = fill(m * k, 11).into_iter().map(|v| v as f32).collect();
+            let b: Vec<f32> = fill(k * n, 12).into_iter().map(|v| v as f32).collect();
+            for (isa, _) in supported() {
+                let mut all = vec![0.0f32; m * n];
+                via(isa, 1.0, Mat::new(&a, m, k), Mat::new(&b, k, n), 0.0, MatMut::new(&mut all, m, n));
+                for i in [0, m / 2, m - 1] {
+                    let mut one = vec![0.0f32; n];
+                    via(
+                        isa,
+                        1.0,
+                        Mat::new(&a[i * k..(i + 1) * k], 1, k),
+                        Mat::new(&b, k, n),
+                        0.0,
+                        MatMut::new(&mut one, 1, n),
+                    );
+                    let same = one.iter().zip(&all[i * n..(i + 1) * n]).all(|(x, y)| x.to_bits() == y.to_bits());
+                    assert!(same, "{isa:?} {m}×{k}×{n}: row {i} differs when computed alone");
+                }
+            }
+        }
+    }
 }
 
 /// The register-tiled transpose against the plain loop, for every size up to 3 tiles and
