@@ -288,9 +288,9 @@ mod avx2 {
     /// # Safety
     /// The CPU has AVX2 and FMA. For every i < R, l < k, j < cols: `a + i·rsa + l·csa`,
     /// `b + l·ldb + j` and `c + i·ldc + j` are in bounds; 8·(V−1) < cols ≤ 8·V.
-    // Not inlined, and with its own target features: one compact function per block shape
-    // keeps the accumulators in registers (inlined into one large function, LLVM spilled
-    // five of the twelve to the stack on every k step).
+    // Register budget (16 YMM): the full-panel loop holds no mask, e.g. 6 × 2 is 12
+    // accumulators + 2 B vectors + 1 broadcast; the partial loop adds one mask. With the two
+    // masks of an earlier version live in every loop, LLVM spilled accumulators each k step.
     #[inline(never)]
     #[target_feature(enable = "avx2,fma")]
     #[allow(clippy::too_many_arguments)]
