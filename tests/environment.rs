@@ -63,3 +63,16 @@ fn accepted_values_run() {
     assert_success(&out);
     assert!(run_folder_of(&out).join("model.safetensors").exists());
 }
+
+/// `bench --json` says which CPU and which instruction set the figures came from, and a
+/// forced `KUBELSTM_SIMD` shows in it: a figure without its CPU cannot be compared.
+#[test]
+fn bench_reports_the_cpu_and_the_forced_instruction_set() {
+    let out =
+        kubelstm_with(&[("KUBELSTM_SIMD", "wide")], &["bench", "--arch", "standard", "--seconds", "0.05", "--json"]);
+    assert_success(&out);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["simd"], "wide");
+    assert_eq!(report["cpu"].as_str().unwrap(), kubelstm_kernels::cpu_name());
+    assert!(report["archs"]["standard"]["infer_b1024"]["median"].as_f64().unwrap() > 0.0);
+}

@@ -116,3 +116,51 @@ pub fn active_isa() -> Isa {
         }
     }
 }
+
+/// The CPU's own name and x86 family/model, e.g. "AMD EPYC 7B12 (family 23, model 49)",
+/// so that a speed figure can say which CPU it came from (`KUBELSTM_SIMD` can force a
+/// narrower instruction set, but not another CPU's clocks, caches and ports).
+pub fn cpu_name() -> String {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::__cpuid;
+        // SAFETY: CPUID exists on every x86-64 CPU; leaves above the reported maximum are
+        // not queried.
+        unsafe {
+            let mut brand = Vec::with_capacity(48);
+            if __cpuid(0x8000_0000).eax >= 0x8000_0004 {
+                for leaf in 0x8000_0002u32..=0x8000_0004 {
+                    let r = __cpuid(leaf);
+                    for word in [r.eax, r.ebx, r.ecx, r.edx] {
+                        brand.extend_from_slice(&word.to_le_bytes());
+                    }
+                }
+            }
+            let brand =
+                String::from_utf8_lossy(&brand).trim_matches(|c: char| c == '\0' || c.is_whitespace()).to_string();
+            // Leaf 1: family and model, with the extended fields added as Intel and AMD define.
+            let eax = __cpuid(1).eax;
+            let base_family = (eax >> 8) & 0xf;
+            let family = if base_family == 0xf { base_family + ((eax >> 20) & 0xff) } else { base_family };
+            let model = if base_family == 0x6 || base_family == 0xf {
+                ((eax >> 12) & 0xf0) | ((eax >> 4) & 0xf)
+            } else {
+                (eax >> 4) & 0xf
+            };
+            let brand = if brand.is_empty() { "unknown x86-64 CPU".to_string() } else { brand };
+            format!("{brand} (family {family}, model {model})")
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|info| {
+                info.lines()
+                    .find(|l| l.starts_with("model name") || l.starts_with("Model"))
+                    .and_then(|l| l.split(':').nth(1))
+                    .map(|s| s.trim().to_string())
+            })
+            .unwrap_or_else(|| format!("unknown {} CPU", std::env::consts::ARCH))
+    }
+}

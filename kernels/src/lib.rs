@@ -33,6 +33,6 @@ pub mod gemm;
 pub mod scalar;
 pub mod simd;
 
-pub use dispatch::{active_isa, Isa};
+pub use dispatch::{active_isa, cpu_name, Isa};
 pub use float::Float;
 pub use gemm::{gemm, Mat, MatMut};

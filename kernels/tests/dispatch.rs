@@ -110,3 +110,26 @@ fn misspelt_env_warns_once_and_chooses_automatically() {
     let (_, stderr) = run_child("avx2");
     assert!(!stderr.contains("KUBELSTM_SIMD"), "a valid value warns: {stderr}");
 }
+
+/// `cpu_name` reads the CPU itself (CPUID); Linux's /proc/cpuinfo reports the same brand
+/// string, family and model, so the two must agree where both exist.
+#[test]
+fn cpu_name_agrees_with_proc_cpuinfo() {
+    let name = kubelstm_kernels::cpu_name();
+    let Ok(info) = std::fs::read_to_string("/proc/cpuinfo") else { return };
+    let field = |key: &str| {
+        info.lines()
+            .find(|l| l.split(':').next().map(str::trim) == Some(key))
+            .and_then(|l| l.split_once(':'))
+            .map(|(_, v)| v.trim().to_string())
+    };
+    if !cfg!(target_arch = "x86_64") {
+        return;
+    }
+    let (Some(brand), Some(family), Some(model)) = (field("model name"), field("cpu family"), field("model")) else {
+        return;
+    };
+    // The kernel collapses runs of spaces in the brand string; compare words.
+    let words = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert_eq!(words(&name), words(&format!("{brand} (family {family}, model {model})")));
+}

@@ -33,6 +33,7 @@ struct Report {
     framework: &'static str,
     version: &'static str,
     threads: usize,
+    cpu: String,
     simd: &'static str,
     seconds: f64,
     archs: BTreeMap<String, ArchResult>,
@@ -60,9 +61,11 @@ pub fn run(args: Args) -> Result<Outcome> {
     let mut out = stdout.lock();
     let io = |e| Error::io("write to", "standard output", e);
     let simd = kubelstm_kernels::active_isa().name();
+    let cpu = kubelstm_kernels::cpu_name();
     if !args.json {
         writeln!(out, "kubelstm {} bench: T=10 F=64, {threads} threads, simd {simd}", env!("CARGO_PKG_VERSION"))
             .map_err(io)?;
+        writeln!(out, "cpu: {cpu}").map_err(io)?;
         writeln!(
             out,
             "{:<14} {:>12} {:>12} {:>13} {:>12} {:>10} {:>10} {:>10}",
@@ -96,6 +99,7 @@ pub fn run(args: Args) -> Result<Outcome> {
             framework: "kubelstm",
             version: env!("CARGO_PKG_VERSION"),
             threads,
+            cpu,
             simd,
             seconds: args.seconds,
             archs: results,
