@@ -124,9 +124,9 @@ pub fn cpu_name() -> String {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::__cpuid;
-        // SAFETY: CPUID exists on every x86-64 CPU; leaves above the reported maximum are
-        // not queried.
-        unsafe {
+        // CPUID exists on every x86-64 CPU (a safe call); leaves above the reported maximum
+        // are not queried.
+        {
             let mut brand = Vec::with_capacity(48);
             if __cpuid(0x8000_0000).eax >= 0x8000_0004 {
                 for leaf in 0x8000_0002u32..=0x8000_0004 {
