@@ -366,6 +366,24 @@ mod micro_kernels {
         }
     }
 
+    /// The first of `rows` of A (m, k) · B (k, n) whose bits differ when that row is
+    /// multiplied alone instead of inside the whole product (β = 0); None when all agree.
+    fn first_row_differing_alone(
+        isa: Isa,
+        a: &[f32],
+        b: &[f32],
+        (m, k, n): (usize, usize, usize),
+        rows: &[usize],
+    ) -> Option<usize> {
+        let mut all = vec![0.0f32; m * n];
+        via(isa, 1.0, Mat::new(a, m, k), Mat::new(b, k, n), 0.0, MatMut::new(&mut all, m, n));
+        rows.iter().copied().find(|&i| {
+            let mut one = vec![0.0f32; n];
+            via(isa, 1.0, Mat::new(&a[i * k..(i + 1) * k], 1, k), Mat::new(b, k, n), 0.0, MatMut::new(&mut one, 1, n));
+            !one.iter().zip(&all[i * n..(i + 1) * n]).all(|(x, y)| x.to_bits() == y.to_bits())
+        })
+    }
+
     /// K beyond one K block (256): the blocks accumulate into C, rows stay independent.
     #[test]
     fn long_k_spans_several_blocks() {
@@ -390,11 +408,8 @@ mod micro_kernels {
             let a: Vec<f32> = fill(m * k, 3).into_iter().map(|v| v as f32).collect();
             let b: Vec<f32> = fill(k * n, 4).into_iter().map(|v| v as f32).collect();
             for (isa, _) in supported() {
-                let mut all = vec![0.0f32; m * n];
-                via(isa, 1.0, Mat::new(&a, m, k), Mat::new(&b, k, n), 0.0, MatMut::new(&mut all, m, n));
-                let mut last = vec![0.0f32; n];
-                via(isa, 1.0, Mat::new(&a[(m - 1) * k..], 1, k), Mat::new(&b, k, n), 0.0, MatMut::new(&mut last, 1, n));
-                assert!(last.iter().zip(&all[(m - 1) * n..]).all(|(x, y)| x.to_bits() == y.to_bits()), "{isa:?} k={k}");
+                let differs = first_row_differing_alone(isa, &a, &b, (m, k, n), &[m - 1]);
+                assert_eq!(differs, None, "{isa:?} k={k}");
             }
         }
     }
@@ -424,21 +439,8 @@ mod micro_kernels {
             let a: Vec<f32> = fill(m * k, 11).into_iter().map(|v| v as f32).collect();
             let b: Vec<f32> = fill(k * n, 12).into_iter().map(|v| v as f32).collect();
             for (isa, _) in supported() {
-                let mut all = vec![0.0f32; m * n];
-                via(isa, 1.0, Mat::new(&a, m, k), Mat::new(&b, k, n), 0.0, MatMut::new(&mut all, m, n));
-                for i in [0, m / 2, m - 1] {
-                    let mut one = vec![0.0f32; n];
-                    via(
-                        isa,
-                        1.0,
-                        Mat::new(&a[i * k..(i + 1) * k], 1, k),
-                        Mat::new(&b, k, n),
-                        0.0,
-                        MatMut::new(&mut one, 1, n),
-                    );
-                    let same = one.iter().zip(&all[i * n..(i + 1) * n]).all(|(x, y)| x.to_bits() == y.to_bits());
-                    assert!(same, "{isa:?} {m}×{k}×{n}: row {i} differs when computed alone");
-                }
+                let differs = first_row_differing_alone(isa, &a, &b, (m, k, n), &[0, m / 2, m - 1]);
+                assert_eq!(differs, None, "{isa:?} {m}×{k}×{n}: this row differs when computed alone");
             }
         }
     }

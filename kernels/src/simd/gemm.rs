@@ -430,8 +430,6 @@ mod avx2 {
         n: usize,
         k: usize,
     ) {
-        // C[m0.., n0..n0+width] for `rows` rows with blocks R × 8V; a shorter last panel
-        // takes the narrowest V that covers it.
         // C[m0.., ..] for the last few rows, in blocks R × 8V (V the first width listed); a
         // shorter last panel takes the narrowest listed width that covers it.
         macro_rules! sweep {
