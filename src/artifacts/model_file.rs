@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::bounded::{read_bounded, META_LIMIT, SAFETENSORS_HEADER_LIMIT};
+use super::names::{META_FILE, STATUS_FILE, WEIGHTS_FILE};
 use super::run_folder::{RunFolder, RunStatus, StatusInfo};
 use crate::data::{LabelAt, PipelineSpec, Scaler};
 use crate::models::{check_window, Model, ModelConfig};
@@ -24,8 +25,6 @@ use crate::{Error, Result};
 /// Version of the model folder format this build reads and writes.
 pub const FORMAT_VERSION: u32 = 1;
 pub const FORMAT_NAME: &str = "kubelstm-model";
-pub const WEIGHTS_FILE: &str = "model.safetensors";
-pub const META_FILE: &str = "model.json";
 
 /// `model.json`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -179,8 +178,10 @@ pub fn load_model(dir: &Path) -> Result<LoadedModel> {
         None => {
             return Err(Error::model(
                 dir,
-                "the run did not finish (no run_status.json): training was killed or is still running; \
-                 use a completed run folder",
+                format!(
+                    "the run did not finish (no {STATUS_FILE}): training was killed or is still running; \
+                     use a completed run folder"
+                ),
             ))
         }
     };

@@ -13,9 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use super::atomic::{sync_dir, write_atomic, write_json_atomic};
 use super::bounded::{read_bounded, STATUS_LIMIT};
+use super::names::STATUS_FILE;
 use crate::{Error, Result};
-
-pub const STATUS_FILE: &str = "run_status.json";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

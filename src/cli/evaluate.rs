@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use super::Outcome;
+use crate::artifacts::names::{EVALUATION_FILE, SUMMARY_FILE};
 use crate::artifacts::{RunFolder, RunStatus};
 use crate::data::windows::check_lengths;
 use crate::data::{DataFiles, LabelSource, Series, WindowIndex};
@@ -195,7 +196,7 @@ pub fn evaluate(args: &Args) -> Result<EvaluateResult> {
     let out_dir = args.output_dir.clone().unwrap_or_else(|| model.dir().clone());
     let folder = RunFolder::create_named(&out_dir, "evaluation")?;
     folder.write_json(
-        "evaluation.json",
+        EVALUATION_FILE,
         &serde_json::json!({
             "split": "evaluated data",
             "data": source,
@@ -235,7 +236,7 @@ pub fn evaluate(args: &Args) -> Result<EvaluateResult> {
     };
     evaluation_section(&mut summary, &format!("Performance on {data_name}"), Some(&evaluation));
     event_section(&mut summary, &events, args.merge_gap, has_time);
-    folder.write("summary_report.txt", summary.as_bytes())?;
+    folder.write(SUMMARY_FILE, summary.as_bytes())?;
     let incident_spans: Vec<(i64, i64)> =
         incidents_per_series(&index, &dataset.series, &scores, chosen.value, args.merge_gap)
             .into_iter()

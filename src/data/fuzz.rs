@@ -59,7 +59,8 @@ fn check_dataset(ds: &mut Dataset) {
         let blocks = splits.train_rows(&ds.series, f);
         for kind in [ScalerKind::MinMax, ScalerKind::Robust] {
             if let Ok((scaler, _)) = Scaler::fit(kind, &ds.feature_names, &blocks) {
-                let back = Scaler::from_json(&scaler.to_json(), "scaler.json").expect("scaler round trip");
+                let back = Scaler::from_json(&scaler.to_json(), crate::artifacts::names::SCALER_FILE)
+                    .expect("scaler round trip");
                 assert_eq!(back, scaler);
                 let mut rows: Vec<f32> = ds.series[0].features.clone();
                 scaler.transform(&mut rows);
