@@ -7,7 +7,7 @@
 
 use super::options::{FeatureColumns, GenericSpec, LabelAt, LoadOptions, MissingPolicy, SchemaMode};
 use super::scaler::{Scaler, ScalerKind};
-use super::split::{SplitConfig, Splits};
+use super::split::{SplitConfig, Splits, VALIDATION_SHARE};
 use super::windows::WindowIndex;
 use super::{load_reader, Dataset};
 
@@ -54,7 +54,7 @@ fn check_dataset(ds: &mut Dataset) {
         }
     }
     for label_at in [LabelAt::Next, LabelAt::Last] {
-        let cfg = SplitConfig::new(0.2, 0.2, 2, label_at).expect("valid settings");
+        let cfg = SplitConfig::new(0.2, VALIDATION_SHARE, 2, label_at).expect("valid settings");
         let Ok(splits) = Splits::new(&ds.series, &cfg) else { continue };
         let blocks = splits.train_rows(&ds.series, f);
         for kind in [ScalerKind::MinMax, ScalerKind::Robust] {
