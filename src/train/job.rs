@@ -31,7 +31,7 @@ use crate::data::{
 };
 use crate::detect::incidents::{incidents_per_series, DEFAULT_MERGE_GAP};
 use crate::detect::smoothing::smooth_in_order;
-use crate::metrics::{Evaluation, Threshold, ThresholdChoice};
+use crate::metrics::{Evaluation, Span, Threshold, ThresholdChoice};
 use crate::models::{check_window, Arch, Model, ModelConfig, Objective};
 use crate::params::Weights;
 use crate::plot;
@@ -697,12 +697,7 @@ pub fn run(settings: &JobSettings, interrupt: Arc<AtomicBool>) -> Result<JobResu
     } else {
         (Part::Validation, &val_scores, val_labels.as_deref())
     };
-    let incident_spans: Vec<(i64, i64)> =
-        incidents_per_series(splits.windows(shown), series, shown_scores, chosen.value, DEFAULT_MERGE_GAP)
-            .into_iter()
-            .flatten()
-            .map(|s| (s.start, s.end))
-            .collect();
+    let incidents = incidents_per_series(splits.windows(shown), series, shown_scores, chosen.value, DEFAULT_MERGE_GAP);
     let plots = EvaluationPlots {
         arch: model.config.arch,
         data: if shown == Part::Test { "test split" } else { "validation split" },
@@ -712,7 +707,7 @@ pub fn run(settings: &JobSettings, interrupt: Arc<AtomicBool>) -> Result<JobResu
         scores: shown_scores,
         labels: shown_labels,
         threshold: chosen,
-        incidents: &incident_spans,
+        incidents: &incidents,
     };
     write_evaluation_plots(&run, &plots, evaluation.as_ref())?;
 
@@ -802,8 +797,9 @@ pub struct EvaluationPlots<'a> {
     pub scores: &'a [f64],
     pub labels: Option<&'a [u8]>,
     pub threshold: Threshold,
-    /// Detected incidents as (start, end) times, marked on `scores.png`.
-    pub incidents: &'a [(i64, i64)],
+    /// Detected incidents of each series (as [`incidents_per_series`] gives them), marked on
+    /// `scores.png`.
+    pub incidents: &'a [Vec<Span>],
 }
 
 /// Writes `roc_curve.png`, `precision_recall_curve.png`, `confusion_matrix.png` (when there
@@ -829,6 +825,7 @@ pub fn write_evaluation_plots(run: &RunFolder, p: &EvaluationPlots<'_>, evaluati
     let times: Vec<i64> = p.index.windows.iter().map(|&w| time_of(w)).collect();
     let series: Vec<u32> = p.index.windows.iter().map(|w| w.series).collect();
     let rule = p.threshold.rule.to_string();
+    let incidents: Vec<(i64, i64)> = p.incidents.iter().flatten().map(|s| (s.start, s.end)).collect();
     let trace = plot::ScoreTrace {
         times: &times,
         series: &series,
@@ -837,7 +834,7 @@ pub fn write_evaluation_plots(run: &RunFolder, p: &EvaluationPlots<'_>, evaluati
         time: p.time,
         threshold: Some(p.threshold.value),
         threshold_rule: &rule,
-        incidents: p.incidents,
+        incidents: &incidents,
     };
     run.write(SCORES_PLOT, &plot::scores_png(&trace, &title("Anomaly score over time"))?)
 }
