@@ -644,7 +644,7 @@ pub fn run(settings: &JobSettings, interrupt: Arc<AtomicBool>) -> Result<JobResu
     };
 
     meta.threshold = chosen.value;
-    meta.threshold_rule = serde_json::to_value(chosen.rule).map(|v| v.to_string()).unwrap_or_default();
+    meta.threshold_rule = Some(chosen.rule);
     save_model(run.path(), &model, &outcome.params, &meta)?;
     run.write(SCALER_FILE, scaler.to_json().as_bytes())?;
     run.write_json(
