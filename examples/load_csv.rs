@@ -32,7 +32,8 @@ fn main() -> std::process::ExitCode {
             // The rest of the data path a training run takes.
             let mut ds = ds;
             let t = Instant::now();
-            let cfg = data::SplitConfig::new(0.2, 0.2, 10, data::LabelAt::Next).expect("valid");
+            let cfg =
+                data::SplitConfig::new(0.2, data::split::VALIDATION_SHARE, 10, data::LabelAt::Next).expect("valid");
             let splits = match data::Splits::new(&ds.series, &cfg) {
                 Ok(s) => s,
                 Err(e) => {

@@ -31,6 +31,7 @@ use std::sync::Arc;
 use clap::Parser;
 use rand::{Rng, SeedableRng};
 
+use kubelstm::data::split::VALIDATION_SHARE;
 use kubelstm::detect::batch::{load_for_scoring, score_dataset};
 use kubelstm::detect::{BatchScorer, ScoringModel};
 use kubelstm::metrics::{average_precision, confusion_matrix, f1_optimal_threshold, roc_auc, Threshold};
@@ -322,7 +323,7 @@ fn train_and_score(cli: &Cli, arch: &str, train_csv: &Path, test_csv: &Path, out
     let mut validation = score(&model, train_csv)?;
     // Training's split: the last 20 % of the rows, windows wholly inside it.
     let rows = validation.len() + model.steps() - 1;
-    let first_validation_row = rows - (rows as f64 * 0.2).round() as usize;
+    let first_validation_row = rows - (rows as f64 * VALIDATION_SHARE).round() as usize;
     validation.drain(..first_validation_row.min(validation.len()));
     // The same weights with the score's per-feature weights removed (the layers copy them at
     // construction, so the model is rebuilt from its configuration).

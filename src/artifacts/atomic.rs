@@ -1,9 +1,10 @@
 //! Atomic file writes: write to a hidden temporary file in the same directory, flush it to
-//! disk, then rename over the target. A crash leaves either the old file or the new one,
-//! never a truncated mix; a failed write removes its temporary file.
+//! disk, then rename over the target and sync the directory. A crash leaves either the old
+//! file or the new one, never a truncated mix; a failed or abandoned write removes its
+//! temporary file.
 
 use std::fs::{self, File};
-use std::io::Write;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -13,6 +14,86 @@ use crate::{Error, Result};
 fn temporary_path(path: &Path) -> PathBuf {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
+}
+
+/// The folder `path` lives in (`.` for a bare file name).
+fn parent_dir(path: &Path) -> &Path {
+    path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."))
+}
+
+/// fsync of a directory: makes the renames into it durable. (Unix only; elsewhere a directory
+/// cannot be opened for syncing.) A file system that cannot sync a directory at all (EINVAL,
+/// ENOTSUP: some network and FUSE mounts) is not an error: the rename is done and there is
+/// nothing more this process can make durable.
+pub fn sync_dir(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    match fs::File::open(path).and_then(|dir| dir.sync_all()) {
+        Ok(()) => {}
+        Err(e) if matches!(e.kind(), std::io::ErrorKind::InvalidInput | std::io::ErrorKind::Unsupported) => {}
+        Err(e) => return Err(Error::io("sync", path, e)),
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
+/// A file being written under a temporary name beside `dest`. [`commit`](Self::commit)
+/// syncs it, renames it over `dest` and syncs the folder; dropped uncommitted (an error
+/// stopped the write), it is removed, so nothing half-written is ever left under either name.
+///
+/// `dest` is written as given: resolve it with [`atomic_destination`] first, so a device
+/// stays a device and a symbolic link stays a link.
+pub struct AtomicFile {
+    file: File,
+    tmp: PathBuf,
+    dest: PathBuf,
+    /// Set by `commit`: the temporary name no longer exists, so drop has nothing to remove.
+    committed: bool,
+}
+
+impl AtomicFile {
+    /// Creates the temporary file for `dest`. An error names `dest`, the file the user asked for.
+    pub fn create(dest: &Path) -> Result<AtomicFile> {
+        let tmp = temporary_path(dest);
+        let file = File::create(&tmp).map_err(|e| Error::io("create", dest, e))?;
+        Ok(AtomicFile { file, tmp, dest: dest.to_path_buf(), committed: false })
+    }
+
+    /// Where the file goes when committed.
+    pub fn destination(&self) -> &Path {
+        &self.dest
+    }
+
+    /// Puts the file in place: its data on disk first, then the permissions of the file it
+    /// replaces, the rename, and the folder synced so the rename survives a power loss.
+    pub fn commit(mut self) -> Result<()> {
+        self.file.flush().map_err(|e| Error::io("write", &self.dest, e))?;
+        self.file.sync_all().map_err(|e| Error::io("write", &self.dest, e))?;
+        keep_mode(&self.dest, &self.tmp).map_err(|e| Error::io("set the permissions of", &self.dest, e))?;
+        fs::rename(&self.tmp, &self.dest).map_err(|e| Error::io("rename into place", &self.dest, e))?;
+        self.committed = true;
+        sync_dir(parent_dir(&self.dest))
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.file.write(buf)
+    }
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.file.write_all(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
 }
 
 /// Where an atomic write of `path` should rename to, or `None` when `path` must be written in
@@ -33,7 +114,7 @@ pub fn atomic_destination(path: &Path) -> Result<Option<PathBuf>> {
 
 /// Gives the temporary file `tmp` the permissions of the file it is about to replace, so an
 /// output kept at 0640 does not come back 0644. Nothing to do for a new file.
-pub fn keep_mode(dest: &Path, tmp: &Path) -> std::io::Result<()> {
+fn keep_mode(dest: &Path, tmp: &Path) -> std::io::Result<()> {
     match fs::metadata(dest) {
         Ok(m) => fs::set_permissions(tmp, m.permissions()),
         Err(_) => Ok(()),
@@ -46,51 +127,26 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let Some(target) = atomic_destination(path)? else {
         return fs::write(path, bytes).map_err(|e| Error::io("write", path, e));
     };
-    let path = target.as_path();
-    let tmp = temporary_path(path);
-    let result = (|| -> std::io::Result<()> {
-        let mut file = File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        keep_mode(path, &tmp)
-    })();
-    if let Err(err) = result {
-        let _ = fs::remove_file(&tmp);
-        return Err(Error::io("write", path, err));
-    }
-    fs::rename(&tmp, path).map_err(|err| {
-        let _ = fs::remove_file(&tmp);
-        Error::io("rename into place", path, err)
-    })
+    let mut file = AtomicFile::create(&target)?;
+    file.write_all(bytes).map_err(|e| Error::io("write", &target, e))?;
+    file.commit()
 }
 
 /// Streams a file to `path` atomically: `write` fills a buffered temporary file, which is
-/// synced and renamed into place only when `write` succeeds (in place for a device or FIFO).
+/// committed only when `write` succeeds (in place for a device or FIFO).
 pub fn write_atomic_with(path: &Path, write: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
     let Some(target) = atomic_destination(path)? else {
         let file = File::create(path).map_err(|e| Error::io("create", path, e))?;
-        let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+        let mut out = BufWriter::with_capacity(1 << 20, file);
         write(&mut out)?;
         return out.flush().map_err(|e| Error::io("write", path, e));
     };
-    let path = target.as_path();
-    let tmp = temporary_path(path);
-    let file = File::create(&tmp).map_err(|e| Error::io("create", &tmp, e))?;
-    let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
-    let result = write(&mut out).and_then(|()| {
-        out.flush().map_err(|e| Error::io("write", path, e))?;
-        out.get_ref().sync_all().map_err(|e| Error::io("write", path, e))?;
-        keep_mode(path, &tmp).map_err(|e| Error::io("set the permissions of", path, e))
-    });
+    let mut file = AtomicFile::create(&target)?;
+    let mut out = BufWriter::with_capacity(1 << 20, &mut file);
+    write(&mut out)?;
+    out.flush().map_err(|e| Error::io("write", &target, e))?;
     drop(out);
-    if let Err(e) = result {
-        let _ = fs::remove_file(&tmp);
-        return Err(e);
-    }
-    fs::rename(&tmp, path).map_err(|err| {
-        let _ = fs::remove_file(&tmp);
-        Error::io("rename into place", path, err)
-    })
+    file.commit()
 }
 
 /// Writes `value` as pretty JSON (with a final newline) atomically.
@@ -130,6 +186,25 @@ mod tests {
         assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
         assert_eq!(fs::read(&target).unwrap(), b"new");
         assert!(atomic_destination(dir.path()).is_err());
+    }
+
+    #[test]
+    fn an_uncommitted_file_leaves_nothing_and_a_committed_one_has_its_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("scores.csv");
+        {
+            let mut file = AtomicFile::create(&path).unwrap();
+            file.write_all(b"half").unwrap();
+            assert!(!path.exists(), "visible before commit");
+        }
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0, "dropped uncommitted: nothing left");
+
+        let mut file = AtomicFile::create(&path).unwrap();
+        file.write_all(b"whole").unwrap();
+        file.commit().unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"whole");
+        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names, ["scores.csv"], "only the committed file");
     }
 
     #[test]

@@ -15,14 +15,13 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::model_file::{load_model, META_FILE, WEIGHTS_FILE};
-use super::run_folder::STATUS_FILE;
+use super::model_file::load_model;
+use super::names::{META_FILE, SCALER_FILE, STATUS_FILE, WEIGHTS_FILE};
 use crate::data::Scaler;
 use crate::train::{DenseWindows, Engine};
 
 /// Separates the files of one input.
 pub const SPLIT: &[u8] = b"\n%%kubelstm-fuzz-split%%\n";
-pub const SCALER_FILE: &str = "scaler.json";
 const PARTS: [&str; 4] = [META_FILE, WEIGHTS_FILE, SCALER_FILE, STATUS_FILE];
 const COMPLETE: &[u8] = br#"{"status": "complete", "finished_unix": 0, "message": "fuzz"}"#;
 

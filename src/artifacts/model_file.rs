@@ -15,8 +15,10 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::bounded::{read_bounded, META_LIMIT, SAFETENSORS_HEADER_LIMIT};
+use super::names::{META_FILE, STATUS_FILE, WEIGHTS_FILE};
 use super::run_folder::{RunFolder, RunStatus, StatusInfo};
 use crate::data::{LabelAt, PipelineSpec, Scaler};
+use crate::metrics::ThresholdRule;
 use crate::models::{check_window, Model, ModelConfig};
 use crate::prometheus::PrometheusSpec;
 use crate::{Error, Result};
@@ -24,8 +26,6 @@ use crate::{Error, Result};
 /// Version of the model folder format this build reads and writes.
 pub const FORMAT_VERSION: u32 = 1;
 pub const FORMAT_NAME: &str = "kubelstm-model";
-pub const WEIGHTS_FILE: &str = "model.safetensors";
-pub const META_FILE: &str = "model.json";
 
 /// `model.json`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -41,7 +41,9 @@ pub struct ModelMeta {
     /// SHA-256 of the f32 little-endian weights in layout order.
     pub weights_sha256: String,
     pub threshold: f64,
-    pub threshold_rule: String,
+    /// How `threshold` was chosen; `null` for models built outside `kubelstm train`.
+    #[serde(deserialize_with = "threshold_rule_either_form")]
+    pub threshold_rule: Option<ThresholdRule>,
     pub seed: u64,
     pub training_data_sha256: String,
     /// The data pipeline that turns raw rows into model features (ingest settings, scaler);
@@ -75,12 +77,27 @@ impl ModelMeta {
             features,
             weights_sha256: String::new(),
             threshold: 0.5,
-            threshold_rule: String::new(),
+            threshold_rule: None,
             seed: 0,
             training_data_sha256: String::new(),
             pipeline: None,
             prometheus: None,
         }
+    }
+}
+
+/// `threshold_rule` as written now (the rule as a JSON object, or `null`) or as earlier
+/// versions wrote it: the object's JSON text inside a string, `""` for none. Those run
+/// folders still load; a string that is not a rule is a damaged file.
+fn threshold_rule_either_form<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<ThresholdRule>, D::Error> {
+    use serde::de::Error as _;
+    match serde_json::Value::deserialize(d)? {
+        serde_json::Value::String(text) if text.is_empty() => Ok(None),
+        serde_json::Value::String(text) => serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| D::Error::custom(format!("threshold_rule {text:?} is not a threshold rule ({e})"))),
+        value => Option::<ThresholdRule>::deserialize(value)
+            .map_err(|e| D::Error::custom(format!("threshold_rule is not a threshold rule ({e})"))),
     }
 }
 
@@ -179,8 +196,10 @@ pub fn load_model(dir: &Path) -> Result<LoadedModel> {
         None => {
             return Err(Error::model(
                 dir,
-                "the run did not finish (no run_status.json): training was killed or is still running; \
-                 use a completed run folder",
+                format!(
+                    "the run did not finish (no {STATUS_FILE}): training was killed or is still running; \
+                     use a completed run folder"
+                ),
             ))
         }
     };
@@ -295,6 +314,43 @@ mod tests {
         fs::write(&path, &good).unwrap();
         fs::remove_file(dir.path().join(super::super::STATUS_FILE)).unwrap();
         assert!(load_model(dir.path()).unwrap_err().to_string().contains("did not finish"));
+    }
+
+    /// Run folders written before the rule was stored as an object hold it as JSON text in a
+    /// string (`""` when there was none): they load with the same rule.
+    #[test]
+    fn the_threshold_rule_reads_as_an_object_and_in_the_old_string_form() {
+        let dir = tempfile::tempdir().unwrap();
+        let model = Model::new(ModelConfig::new(Arch::Standard, 2)).unwrap();
+        let params = model.init_params::<f32>(3);
+        let rule = ThresholdRule::Pot {
+            risk: 1e-4,
+            initial_threshold: 0.25,
+            shape_gamma: -0.125,
+            scale_sigma: 0.5,
+            excesses: 40,
+        };
+        let mut meta = ModelMeta::new(&model.config, 5, vec!["a".into(), "b".into()]);
+        meta.threshold_rule = Some(rule);
+        save_model(dir.path(), &model, &params, &meta).unwrap();
+        RunFolder::at(dir.path()).finish(RunStatus::Complete, "").unwrap();
+        let path = dir.path().join(META_FILE);
+        let mut json: serde_json::Value = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(json["threshold_rule"]["rule"], "pot", "stored as an object: {}", json["threshold_rule"]);
+        assert_eq!(load_model(dir.path()).unwrap().meta.threshold_rule, Some(rule));
+
+        let mut rewrite = |stored: serde_json::Value| {
+            json["threshold_rule"] = stored;
+            fs::write(&path, serde_json::to_vec_pretty(&json).unwrap()).unwrap();
+            load_model(dir.path()).map(|m| m.meta.threshold_rule)
+        };
+        // Exactly what train wrote before: serde_json::to_value(rule).to_string().
+        let old = serde_json::to_value(rule).unwrap().to_string();
+        assert_eq!(rewrite(old.into()).unwrap(), Some(rule));
+        assert_eq!(rewrite("".into()).unwrap(), None);
+        assert_eq!(rewrite(serde_json::Value::Null).unwrap(), None);
+        let err = rewrite("percentile please".into()).unwrap_err().to_string();
+        assert!(err.contains(META_FILE) && err.contains("threshold_rule"), "{err}");
     }
 
     #[test]

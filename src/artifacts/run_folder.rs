@@ -11,11 +11,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use super::atomic::{write_atomic, write_json_atomic};
+use super::atomic::{sync_dir, write_atomic, write_json_atomic};
 use super::bounded::{read_bounded, STATUS_LIMIT};
+use super::names::STATUS_FILE;
 use crate::{Error, Result};
-
-pub const STATUS_FILE: &str = "run_status.json";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -63,16 +62,6 @@ pub fn timestamp_name(unix: u64) -> String {
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
     format!("{year:04}{month:02}{day:02}_{:02}{:02}{:02}", secs / 3600, secs / 60 % 60, secs % 60)
-}
-
-/// fsync of a directory: makes the renames into it durable. (Unix only; elsewhere a directory
-/// cannot be opened for syncing.)
-fn sync_dir(path: &Path) -> Result<()> {
-    #[cfg(unix)]
-    fs::File::open(path).and_then(|dir| dir.sync_all()).map_err(|e| Error::io("sync", path, e))?;
-    #[cfg(not(unix))]
-    let _ = path;
-    Ok(())
 }
 
 pub fn unix_now() -> u64 {
@@ -135,9 +124,9 @@ impl RunFolder {
     }
 
     /// Writes the status file: the last write of a run. The folder is synced before it, so
-    /// every artifact renamed into place so far is on disk before the file that vouches for
-    /// them (each file's data is synced by `write_atomic`; its rename lives in the directory),
-    /// and after it, so a run reported finished stays finished across a power loss.
+    /// every artifact in it so far (atomic or not, such as the log) is on disk before the file
+    /// that vouches for them, and after it (by the atomic write), so a run reported finished
+    /// stays finished across a power loss.
     pub fn finish(&self, status: RunStatus, message: &str) -> Result<()> {
         self.finish_with(status, message, None)
     }
@@ -150,8 +139,8 @@ impl RunFolder {
     fn finish_with(&self, status: RunStatus, message: &str, epochs_run: Option<usize>) -> Result<()> {
         sync_dir(&self.path)?;
         let file = StatusFile { status, finished_unix: unix_now(), message: message.to_string(), epochs_run };
-        self.write_json(STATUS_FILE, &file)?;
-        sync_dir(&self.path)
+        // write_json_atomic syncs the folder after the rename.
+        self.write_json(STATUS_FILE, &file)
     }
 
     /// The status of a run folder: `Ok(None)` if it never finished.

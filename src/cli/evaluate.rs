@@ -11,13 +11,14 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use super::Outcome;
+use crate::artifacts::names::{EVALUATION_FILE, SUMMARY_FILE};
 use crate::artifacts::{RunFolder, RunStatus};
 use crate::data::windows::check_lengths;
 use crate::data::{DataFiles, LabelSource, Series, WindowIndex};
 use crate::detect::batch::{load_files_for_scoring, load_for_scoring};
 use crate::detect::incidents::incidents_per_series;
 use crate::detect::{ScoringModel, DEFAULT_MERGE_GAP};
-use crate::metrics::{event_metrics, label_segments, Evaluation, EventMetrics, PodEvents, Threshold};
+use crate::metrics::{event_metrics, label_segments, Evaluation, EventMetrics, PodEvents, Span, Threshold};
 use crate::prometheus::{self, PrometheusArgs};
 use crate::train::job::{
     evaluate_windows, evaluation_section, score_windows, write_evaluation_plots, EvaluationPlots, SplitWindows,
@@ -64,18 +65,10 @@ pub struct EvaluateResult {
     pub summary: String,
 }
 
-/// Event metrics of `scores (W,)` over the windows of `index`: each window is placed at its
-/// label row (the row its score is about: the next one for `--label-at next`), the windows of
-/// a pod are merged into incidents at `threshold`, and the labelled segments are the runs of
+/// Event metrics of each pod's `incidents` (from [`incidents_per_series`]: each window placed
+/// at its label row, the row its score is about) against its labelled segments: the runs of
 /// label-1 rows from the first window's label row on (earlier rows are never scored).
-fn events_of(
-    index: &WindowIndex,
-    series: &[Series],
-    scores: &[f64],
-    threshold: f64,
-    merge_gap: usize,
-    has_time: bool,
-) -> EventMetrics {
+fn events_of(index: &WindowIndex, series: &[Series], incidents: &[Vec<Span>], has_time: bool) -> EventMetrics {
     let mut pods: Vec<PodEvents> = vec![PodEvents::default(); series.len()];
     let mut first: Vec<Option<usize>> = vec![None; series.len()];
     let mut last = vec![0usize; series.len()];
@@ -92,8 +85,8 @@ fn events_of(
         }
         pod_seconds += s.timestamps[last[i]] - s.timestamps[from];
     }
-    for (pod, incidents) in pods.iter_mut().zip(incidents_per_series(index, series, scores, threshold, merge_gap)) {
-        pod.incidents = incidents;
+    for (pod, incidents) in pods.iter_mut().zip(incidents) {
+        pod.incidents.clone_from(incidents);
     }
     event_metrics(&pods, has_time.then_some(pod_seconds as f64 / 86_400.0))
 }
@@ -190,12 +183,14 @@ pub fn evaluate(args: &Args) -> Result<EvaluateResult> {
     };
     let evaluation = evaluate_windows(&index, &dataset.series, &labels, &scores, chosen, &alternatives)?;
     let has_time = model.has_time();
-    let events = events_of(&index, &dataset.series, &scores, chosen.value, args.merge_gap, has_time);
+    // Computed once: the event metrics count them and scores.png marks them.
+    let incidents = incidents_per_series(&index, &dataset.series, &scores, chosen.value, args.merge_gap);
+    let events = events_of(&index, &dataset.series, &incidents, has_time);
 
     let out_dir = args.output_dir.clone().unwrap_or_else(|| model.dir().clone());
     let folder = RunFolder::create_named(&out_dir, "evaluation")?;
     folder.write_json(
-        "evaluation.json",
+        EVALUATION_FILE,
         &serde_json::json!({
             "split": "evaluated data",
             "data": source,
@@ -235,13 +230,7 @@ pub fn evaluate(args: &Args) -> Result<EvaluateResult> {
     };
     evaluation_section(&mut summary, &format!("Performance on {data_name}"), Some(&evaluation));
     event_section(&mut summary, &events, args.merge_gap, has_time);
-    folder.write("summary_report.txt", summary.as_bytes())?;
-    let incident_spans: Vec<(i64, i64)> =
-        incidents_per_series(&index, &dataset.series, &scores, chosen.value, args.merge_gap)
-            .into_iter()
-            .flatten()
-            .map(|s| (s.start, s.end))
-            .collect();
+    folder.write(SUMMARY_FILE, summary.as_bytes())?;
     let plots = EvaluationPlots {
         arch: model.arch(),
         data: &data_name,
@@ -251,7 +240,7 @@ pub fn evaluate(args: &Args) -> Result<EvaluateResult> {
         scores: &scores,
         labels: Some(&labels),
         threshold: chosen,
-        incidents: &incident_spans,
+        incidents: &incidents,
     };
     write_evaluation_plots(&folder, &plots, Some(&evaluation))?;
     folder.finish(

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 
 use super::Outcome;
 use crate::artifacts::bounded::{read_bounded_string, EVALUATION_LIMIT};
+use crate::artifacts::names::{EVALUATION_FILE, META_FILE};
 use crate::data::{LabelSource, Scaler};
 use crate::detect::ScoringModel;
 use crate::Result;
@@ -39,7 +40,7 @@ fn thousands(n: usize) -> String {
 
 /// The headline numbers of `evaluation.json` (`None` when absent or not measured).
 fn headline(model: &ScoringModel) -> Option<Value> {
-    let text = read_bounded_string(&model.dir().join("evaluation.json"), EVALUATION_LIMIT).ok()?;
+    let text = read_bounded_string(&model.dir().join(EVALUATION_FILE), EVALUATION_LIMIT).ok()?;
     let v: Value = serde_json::from_str(&text).ok()?;
     let e = v.get("evaluation").filter(|e| !e.is_null())?;
     let c = &e["chosen"];
@@ -85,7 +86,7 @@ fn describe_labels(labels: &LabelSource) -> String {
     match labels {
         LabelSource::None => "none (unsupervised)".into(),
         LabelSource::Column { name } => format!("column '{name}'"),
-        LabelSource::Rules { .. } => "the labelling rules (model.json holds them)".into(),
+        LabelSource::Rules { .. } => format!("the labelling rules ({META_FILE} holds them)"),
     }
 }
 
@@ -188,13 +189,7 @@ pub fn run(args: Args) -> Result<Outcome> {
     }
     let _ = writeln!(s);
     let th = &model.thresholds;
-    let _ = writeln!(
-        s,
-        "Threshold: {} ({}, chosen on the {} split)",
-        th.chosen.value,
-        th.chosen.rule,
-        th.chosen_on
-    );
+    let _ = writeln!(s, "Threshold: {} ({}, chosen on the {} split)", th.chosen.value, th.chosen.rule, th.chosen_on);
     for alt in &th.alternatives {
         let _ = writeln!(s, "  alternative: {} ({})", alt.value, alt.rule);
     }
@@ -218,7 +213,7 @@ pub fn run(args: Args) -> Result<Outcome> {
             );
         }
         None => {
-            let _ = writeln!(s, "Metrics: not measured (no labelled test split in evaluation.json)");
+            let _ = writeln!(s, "Metrics: not measured (no labelled test split in {EVALUATION_FILE})");
         }
     }
     print!("{s}");

@@ -8,9 +8,10 @@ use std::sync::Arc;
 
 use super::Outcome;
 use crate::artifacts::RunStatus;
-use crate::detect::smoothing::MAX_SMOOTH_WINDOWS;
+use crate::data::split::VALIDATION_SHARE;
 use crate::data::synthetic::SyntheticConfig;
 use crate::data::{DataArgs, DataFiles, ScalerKind};
+use crate::detect::smoothing::MAX_SMOOTH_WINDOWS;
 use crate::metrics::ThresholdChoice;
 use crate::models::{Arch, Objective, MAX_SEQUENCE_LENGTH, MAX_WIDTH};
 use crate::optim::AdamConfig;
@@ -230,7 +231,7 @@ impl Args {
             "epochs": self.epochs,
             "threshold_percentile": self.threshold_percentile,
             "test_size": self.test_size,
-            "validation_size": 0.2,
+            "validation_size": VALIDATION_SHARE,
             "architecture": arch.name(),
             "scaler": if self.use_robust_scaler { "robust" } else { "minmax" },
             "seed": self.seed,
@@ -251,7 +252,7 @@ impl Args {
             output_dir: self.output_dir.clone(),
             sequence_length: self.sequence_length,
             test_size: self.test_size,
-            validation_size: 0.2,
+            validation_size: VALIDATION_SHARE,
             scaler: if self.use_robust_scaler { ScalerKind::Robust } else { ScalerKind::MinMax },
             arch,
             objective,

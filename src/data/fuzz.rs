@@ -7,7 +7,7 @@
 
 use super::options::{FeatureColumns, GenericSpec, LabelAt, LoadOptions, MissingPolicy, SchemaMode};
 use super::scaler::{Scaler, ScalerKind};
-use super::split::{SplitConfig, Splits};
+use super::split::{SplitConfig, Splits, VALIDATION_SHARE};
 use super::windows::WindowIndex;
 use super::{load_reader, Dataset};
 
@@ -54,12 +54,13 @@ fn check_dataset(ds: &mut Dataset) {
         }
     }
     for label_at in [LabelAt::Next, LabelAt::Last] {
-        let cfg = SplitConfig::new(0.2, 0.2, 2, label_at).expect("valid settings");
+        let cfg = SplitConfig::new(0.2, VALIDATION_SHARE, 2, label_at).expect("valid settings");
         let Ok(splits) = Splits::new(&ds.series, &cfg) else { continue };
         let blocks = splits.train_rows(&ds.series, f);
         for kind in [ScalerKind::MinMax, ScalerKind::Robust] {
             if let Ok((scaler, _)) = Scaler::fit(kind, &ds.feature_names, &blocks) {
-                let back = Scaler::from_json(&scaler.to_json(), "scaler.json").expect("scaler round trip");
+                let back = Scaler::from_json(&scaler.to_json(), crate::artifacts::names::SCALER_FILE)
+                    .expect("scaler round trip");
                 assert_eq!(back, scaler);
                 let mut rows: Vec<f32> = ds.series[0].features.clone();
                 scaler.transform(&mut rows);

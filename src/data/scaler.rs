@@ -334,7 +334,7 @@ mod tests {
         let rows: Vec<f32> = (0..60).map(|i| ((i * 7919) % 101) as f32 * 0.37 + 1.0 / (i as f32 + 3.0)).collect();
         for kind in [ScalerKind::MinMax, ScalerKind::Robust] {
             let (s, _) = Scaler::fit(kind, &names, &[&rows[..30], &rows[30..]]).unwrap();
-            let back = Scaler::from_json(&s.to_json(), "scaler.json").unwrap();
+            let back = Scaler::from_json(&s.to_json(), crate::artifacts::names::SCALER_FILE).unwrap();
             assert_eq!(back, s);
             let (mut a, mut b) = (rows.clone(), rows.clone());
             s.transform(&mut a);

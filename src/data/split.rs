@@ -41,12 +41,17 @@ impl Part {
     }
 }
 
+/// Share of the range before the test split that `train` holds out for validation (the last
+/// 20 %). It has no flag; every caller that splits as training does uses this one value.
+pub const VALIDATION_SHARE: f64 = 0.2;
+
 /// Validated split settings.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SplitConfig {
     /// Fraction of the time range that is test, in (0, 1). Default 0.2.
     pub test_size: f64,
-    /// Fraction of the remaining range that is validation, in (0, 1). Default 0.2.
+    /// Fraction of the remaining range that is validation, in (0, 1); `train` uses
+    /// [`VALIDATION_SHARE`].
     pub validation_size: f64,
     pub seq_len: usize,
     pub label_at: LabelAt,

@@ -14,15 +14,13 @@ use serde::Deserialize;
 
 use super::scorer::Scorer;
 use crate::artifacts::bounded::{read_bounded_string, SCALER_LIMIT, THRESHOLD_LIMIT};
+use crate::artifacts::names::{META_FILE, SCALER_FILE, STATUS_FILE, THRESHOLD_FILE};
 use crate::artifacts::{load_model, LoadedModel, ModelPipeline, RunStatus};
 use crate::data::csv_ingest::KEY_SEPARATOR;
 use crate::data::{LabelAt, LoadOptions, Scaler, SchemaKind};
 use crate::metrics::Threshold;
 use crate::models::{Arch, Objective};
 use crate::{Error, Result};
-
-pub const SCALER_FILE: &str = "scaler.json";
-pub const THRESHOLD_FILE: &str = "threshold.json";
 
 /// What a score estimates (see the [module docs](super)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -104,8 +102,10 @@ impl ScoringModel {
         if model.untrained() {
             return Err(Error::model(
                 dir,
-                "training was interrupted before its first epoch ended (run_status.json: interrupted, \
-                 0 epochs run): the weights are untrained; train again and let at least one epoch finish",
+                format!(
+                    "training was interrupted before its first epoch ended ({STATUS_FILE}: interrupted, \
+                     0 epochs run): the weights are untrained; train again and let at least one epoch finish"
+                ),
             ));
         }
         Ok(model)
@@ -129,25 +129,28 @@ impl ScoringModel {
         }
         let meta = &loaded.meta;
         let pipeline = meta.pipeline.clone().ok_or_else(|| {
-            Error::model(dir, "model.json has no feature pipeline: it was not written by `kubelstm train`; retrain")
+            Error::model(
+                dir,
+                format!("{META_FILE} has no feature pipeline: it was not written by `kubelstm train`; retrain"),
+            )
         })?;
         if meta.sequence_length == 0 {
-            return Err(damaged(dir, "model.json says sequence length 0".into()));
+            return Err(damaged(dir, format!("{META_FILE} says sequence length 0")));
         }
         if pipeline.spec.feature_names != meta.features {
             return Err(damaged(
                 dir,
-                "model.json's pipeline computes other features than the model's input list".into(),
+                format!("{META_FILE}'s pipeline computes other features than the model's input list"),
             ));
         }
         if pipeline.scaler.feature_names() != meta.features.as_slice() {
-            return Err(damaged(dir, "model.json's scaler was fitted on other features than the model's".into()));
+            return Err(damaged(dir, format!("{META_FILE}'s scaler was fitted on other features than the model's")));
         }
         // The scaler inside model.json is what scoring uses; the copy in scaler.json must agree.
         let scaler_text = read_file(dir, SCALER_FILE, "the fitted scaler", SCALER_LIMIT)?;
         let scaler = Scaler::from_json(&scaler_text, &dir.join(SCALER_FILE).display().to_string())?;
         if scaler != pipeline.scaler {
-            return Err(damaged(dir, format!("{SCALER_FILE} differs from the scaler recorded in model.json")));
+            return Err(damaged(dir, format!("{SCALER_FILE} differs from the scaler recorded in {META_FILE}")));
         }
         let threshold_text = read_file(dir, THRESHOLD_FILE, "the decision threshold", THRESHOLD_LIMIT)?;
         let thresholds: ThresholdFile = serde_json::from_str(&threshold_text)
@@ -156,7 +159,7 @@ impl ScoringModel {
             return Err(damaged(
                 dir,
                 format!(
-                    "{THRESHOLD_FILE} says threshold {} but model.json says {}",
+                    "{THRESHOLD_FILE} says threshold {} but {META_FILE} says {}",
                     thresholds.chosen.value, meta.threshold
                 ),
             ));
@@ -165,7 +168,7 @@ impl ScoringModel {
             return Err(damaged(
                 dir,
                 format!(
-                    "threshold.json's smooth_windows is {}, outside 1..={MAX_SMOOTH_WINDOWS}",
+                    "{THRESHOLD_FILE}'s smooth_windows is {}, outside 1..={MAX_SMOOTH_WINDOWS}",
                     thresholds.smooth_windows
                 ),
             ));

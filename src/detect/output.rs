@@ -33,6 +33,7 @@ use std::time::{Duration, Instant};
 
 use super::model::{key_parts, Horizon};
 use super::scorer::top_features_into;
+use crate::artifacts::AtomicFile;
 use crate::data::time::push_rfc3339;
 use crate::{Error, Result};
 
@@ -94,7 +95,10 @@ pub enum Target {
 
 enum Sink {
     Stdout(io::Stdout),
+    /// Written in place (`--follow`, a device or FIFO).
     File(File),
+    /// Renamed into place by [`Output::finish`]; removed if the output is dropped unfinished.
+    Atomic(AtomicFile),
     Discard,
     Memory(Vec<u8>),
 }
@@ -104,6 +108,7 @@ impl Write for Sink {
         match self {
             Sink::Stdout(s) => s.write(buf),
             Sink::File(f) => f.write(buf),
+            Sink::Atomic(f) => f.write(buf),
             Sink::Discard => Ok(buf.len()),
             Sink::Memory(v) => v.write(buf),
         }
@@ -112,6 +117,7 @@ impl Write for Sink {
         match self {
             Sink::Stdout(s) => s.flush(),
             Sink::File(f) => f.flush(),
+            Sink::Atomic(f) => f.flush(),
             Sink::Discard | Sink::Memory(_) => Ok(()),
         }
     }
@@ -139,9 +145,6 @@ enum Body {
 pub struct Output {
     opts: OutputOptions,
     target: Target,
-    /// The temporary file of an atomic target and where it goes; removed unless
-    /// [`Output::finish`] renames it.
-    tmp: Option<(PathBuf, PathBuf)>,
     body: Body,
     line: String,
     field: String,
@@ -157,11 +160,6 @@ pub struct Output {
     /// Windows written and how many were at or above the threshold.
     pub windows: u64,
     pub anomalies: u64,
-}
-
-fn temporary_path(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
 }
 
 fn json_string(s: &str) -> String {
@@ -233,10 +231,10 @@ fn write_error(target: &Target, e: io::Error) -> Error {
 
 impl Output {
     pub fn new(opts: OutputOptions, target: Target) -> Result<Output> {
-        let (sink, tmp) = match &target {
-            Target::Stdout => (Sink::Stdout(io::stdout()), None),
-            Target::Discard => (Sink::Discard, None),
-            Target::Memory => (Sink::Memory(Vec::new()), None),
+        let sink = match &target {
+            Target::Stdout => Sink::Stdout(io::stdout()),
+            Target::Discard => Sink::Discard,
+            Target::Memory => Sink::Memory(Vec::new()),
             Target::File { path, atomic } => {
                 if opts.format == Format::Prometheus {
                     // Written whole at each snapshot; nothing to open now. Check the folder
@@ -249,16 +247,12 @@ impl Output {
                             io::Error::new(io::ErrorKind::NotFound, "no such folder"),
                         ));
                     }
-                    (Sink::Discard, None)
+                    Sink::Discard
                 } else {
                     // A device or FIFO (`-o /dev/null`) is written in place, never replaced.
                     match crate::artifacts::atomic_destination(path)? {
-                        Some(dest) if *atomic => {
-                            let tmp = temporary_path(&dest);
-                            let file = File::create(&tmp).map_err(|e| Error::io("create", &tmp, e))?;
-                            (Sink::File(file), Some((tmp, dest)))
-                        }
-                        _ => (Sink::File(File::create(path).map_err(|e| Error::io("create", path, e))?), None),
+                        Some(dest) if *atomic => Sink::Atomic(AtomicFile::create(&dest)?),
+                        _ => Sink::File(File::create(path).map_err(|e| Error::io("create", path, e))?),
                     }
                 }
             }
@@ -283,7 +277,6 @@ impl Output {
             prom_labels,
             opts,
             target,
-            tmp,
             body,
             line: String::with_capacity(256),
             field: String::with_capacity(64),
@@ -588,29 +581,12 @@ impl Output {
         let sink = w.into_inner().map_err(|e| write_error(&self.target, e.into_error()))?;
         match sink {
             Sink::Stdout(mut s) => s.flush().map_err(|e| write_error(&self.target, e))?,
-            Sink::File(f) => {
-                if let Some((tmp, dest)) = self.tmp.take() {
-                    f.sync_all().map_err(|e| write_error(&self.target, e))?;
-                    crate::artifacts::keep_mode(&dest, &tmp).map_err(|e| write_error(&self.target, e))?;
-                    std::fs::rename(&tmp, &dest).map_err(|e| {
-                        let _ = std::fs::remove_file(&tmp);
-                        Error::io("rename into place", &dest, e)
-                    })?;
-                }
-            }
+            Sink::File(_) => {}
+            Sink::Atomic(f) => f.commit()?,
             Sink::Memory(bytes) => return Ok(bytes),
             Sink::Discard => {}
         }
         Ok(Vec::new())
-    }
-}
-
-impl Drop for Output {
-    fn drop(&mut self) {
-        // Not finished (an error stopped the run): leave no temporary file behind.
-        if let Some((tmp, _)) = self.tmp.take() {
-            let _ = std::fs::remove_file(tmp);
-        }
     }
 }
 

@@ -25,7 +25,7 @@ pub fn escape_label(value: &str) -> String {
 
 fn model_info(model: &ScoringModel) -> String {
     let meta = &model.loaded.meta;
-    let trained_at = std::fs::metadata(model.dir().join(crate::artifacts::model_file::META_FILE))
+    let trained_at = std::fs::metadata(model.dir().join(crate::artifacts::names::META_FILE))
         .and_then(|m| m.modified())
         .ok()
         .and_then(|t| t.duration_since(UNIX_EPOCH).ok())

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant, SystemTime};
 pub mod health;
 pub mod http;
 
-use crate::artifacts::model_file::META_FILE;
+use crate::artifacts::names::META_FILE;
 use crate::artifacts::{RunFolder, RunStatus};
 use crate::cli::Outcome;
 use crate::detect::batch::{load_for_scoring, score_dataset, BatchScorer};

@@ -17,6 +17,10 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::artifacts::model_file::hex;
+use crate::artifacts::names::{
+    CONFUSION_PLOT, EVALUATION_FILE, HISTORY_FILE, HISTORY_PLOT, LOG_FILE, PARAMETERS_FILE, PRECISION_RECALL_PLOT,
+    ROC_PLOT, SCALER_FILE, SCORES_PLOT, SUMMARY_FILE, THRESHOLD_FILE,
+};
 use crate::artifacts::{save_model, ModelMeta, ModelPipeline, RunFolder, RunStatus};
 use crate::data::sources::first_few;
 use crate::data::split::class_weights;
@@ -25,13 +29,13 @@ use crate::data::windows::check_lengths;
 use crate::data::{
     DataFiles, Dataset, LabelAt, LoadOptions, Part, Scaler, ScalerKind, Series, SplitConfig, Splits, WindowIndex,
 };
-use crate::metrics::{Evaluation, Threshold, ThresholdChoice};
+use crate::detect::incidents::{incidents_per_series, DEFAULT_MERGE_GAP};
+use crate::detect::smoothing::smooth_in_order;
+use crate::metrics::{Evaluation, Span, Threshold, ThresholdChoice};
 use crate::models::{check_window, Arch, Model, ModelConfig, Objective};
 use crate::params::Weights;
 use crate::plot;
 use crate::prometheus::{self, PrometheusSpec, PullReader, PullSettings};
-use crate::detect::incidents::{incidents_per_series, DEFAULT_MERGE_GAP};
-use crate::detect::smoothing::smooth_in_order;
 use crate::train::calibration::{error_weights, mean_feature_errors, ErrorWeighting};
 use crate::train::{fit, Engine, EpochRecord, History, Observer, TrainOutcome, TrainSettings, Windows};
 use crate::{Error, Result};
@@ -355,7 +359,11 @@ fn summary_report(
     let _ = writeln!(s, "Samples per second: {:.0}", outcome.samples_per_second);
     let _ = writeln!(s, "\nThreshold: {:.6} ({}, chosen on the validation split)", threshold.value, threshold.rule);
     if settings.smooth_windows > 1 {
-        let _ = writeln!(s, "Smoothing: each pod's score is the mean of its last {} window scores", settings.smooth_windows);
+        let _ = writeln!(
+            s,
+            "Smoothing: each pod's score is the mean of its last {} window scores",
+            settings.smooth_windows
+        );
     }
     if model.config.objective.is_unsupervised() {
         let what = if model.config.objective == Objective::Forecast {
@@ -542,8 +550,8 @@ pub fn run(settings: &JobSettings, interrupt: Arc<AtomicBool>) -> Result<JobResu
     let log = OpenOptions::new()
         .create(true)
         .append(true)
-        .open(run.file("training.log"))
-        .map_err(|e| Error::io("create", run.file("training.log"), e))?;
+        .open(run.file(LOG_FILE))
+        .map_err(|e| Error::io("create", run.file(LOG_FILE), e))?;
     let mut progress = Progress {
         log,
         bar: None,
@@ -636,11 +644,11 @@ pub fn run(settings: &JobSettings, interrupt: Arc<AtomicBool>) -> Result<JobResu
     };
 
     meta.threshold = chosen.value;
-    meta.threshold_rule = serde_json::to_value(chosen.rule).map(|v| v.to_string()).unwrap_or_default();
+    meta.threshold_rule = Some(chosen.rule);
     save_model(run.path(), &model, &outcome.params, &meta)?;
-    run.write("scaler.json", scaler.to_json().as_bytes())?;
+    run.write(SCALER_FILE, scaler.to_json().as_bytes())?;
     run.write_json(
-        "threshold.json",
+        THRESHOLD_FILE,
         &ThresholdFile {
             chosen: &chosen,
             chosen_on: "validation",
@@ -656,10 +664,10 @@ pub fn run(settings: &JobSettings, interrupt: Arc<AtomicBool>) -> Result<JobResu
         map.insert("training_data_sha256".into(), data_hash.into());
         map.insert("simd".into(), kubelstm_kernels::active_isa().name().into());
     }
-    run.write_json("parameters.json", &parameters)?;
-    run.write("history.csv", outcome.history.to_csv().as_bytes())?;
+    run.write_json(PARAMETERS_FILE, &parameters)?;
+    run.write(HISTORY_FILE, outcome.history.to_csv().as_bytes())?;
     run.write_json(
-        "evaluation.json",
+        EVALUATION_FILE,
         &serde_json::json!({
             "split": "test",
             "threshold_chosen_on": "validation",
@@ -670,7 +678,7 @@ pub fn run(settings: &JobSettings, interrupt: Arc<AtomicBool>) -> Result<JobResu
     let windows = [train.len(), validation.len(), test.len()];
     let summary =
         summary_report(&dataset, settings, &model, &outcome, status, windows, evaluation.as_ref(), &chosen, &warnings);
-    run.write("summary_report.txt", summary.as_bytes())?;
+    run.write(SUMMARY_FILE, summary.as_bytes())?;
 
     let curves = history_curves(&outcome.history, outcome.best_epoch);
     let history_title = format!("Training history — {} model", model.config.arch);
@@ -682,19 +690,14 @@ pub fn run(settings: &JobSettings, interrupt: Arc<AtomicBool>) -> Result<JobResu
         let validation = plot::ValidationScores { scores: &val_scores, threshold: chosen.value, rule: &rule };
         plot::unsupervised_history_png(&curves, &validation, &history_title)?
     };
-    run.write("training_history.png", &history_png)?;
+    run.write(HISTORY_PLOT, &history_png)?;
     // Without a test split the scores chart shows the validation windows the threshold came from.
     let (shown, shown_scores, shown_labels) = if split_config.has_test() {
         (Part::Test, &test_scores, test_labels.as_deref())
     } else {
         (Part::Validation, &val_scores, val_labels.as_deref())
     };
-    let incident_spans: Vec<(i64, i64)> =
-        incidents_per_series(splits.windows(shown), series, shown_scores, chosen.value, DEFAULT_MERGE_GAP)
-            .into_iter()
-            .flatten()
-            .map(|s| (s.start, s.end))
-            .collect();
+    let incidents = incidents_per_series(splits.windows(shown), series, shown_scores, chosen.value, DEFAULT_MERGE_GAP);
     let plots = EvaluationPlots {
         arch: model.config.arch,
         data: if shown == Part::Test { "test split" } else { "validation split" },
@@ -704,7 +707,7 @@ pub fn run(settings: &JobSettings, interrupt: Arc<AtomicBool>) -> Result<JobResu
         scores: shown_scores,
         labels: shown_labels,
         threshold: chosen,
-        incidents: &incident_spans,
+        incidents: &incidents,
     };
     write_evaluation_plots(&run, &plots, evaluation.as_ref())?;
 
@@ -794,8 +797,9 @@ pub struct EvaluationPlots<'a> {
     pub scores: &'a [f64],
     pub labels: Option<&'a [u8]>,
     pub threshold: Threshold,
-    /// Detected incidents as (start, end) times, marked on `scores.png`.
-    pub incidents: &'a [(i64, i64)],
+    /// Detected incidents of each series (as [`incidents_per_series`] gives them), marked on
+    /// `scores.png`.
+    pub incidents: &'a [Vec<Span>],
 }
 
 /// Writes `roc_curve.png`, `precision_recall_curve.png`, `confusion_matrix.png` (when there
@@ -803,13 +807,13 @@ pub struct EvaluationPlots<'a> {
 pub fn write_evaluation_plots(run: &RunFolder, p: &EvaluationPlots<'_>, evaluation: Option<&Evaluation>) -> Result<()> {
     let title = |what: &str| format!("{what} — {} model ({})", p.arch, p.data);
     if let Some(e) = evaluation {
-        run.write("roc_curve.png", &plot::roc_curve_png(&e.roc, &title("ROC curve"))?)?;
+        run.write(ROC_PLOT, &plot::roc_curve_png(&e.roc, &title("ROC curve"))?)?;
         run.write(
-            "precision_recall_curve.png",
+            PRECISION_RECALL_PLOT,
             &plot::precision_recall_png(&e.precision_recall, &title("Precision-recall curve"))?,
         )?;
         run.write(
-            "confusion_matrix.png",
+            CONFUSION_PLOT,
             &plot::confusion_matrix_png(&e.chosen.confusion_matrix, &title("Confusion matrix"))?,
         )?;
     }
@@ -821,6 +825,7 @@ pub fn write_evaluation_plots(run: &RunFolder, p: &EvaluationPlots<'_>, evaluati
     let times: Vec<i64> = p.index.windows.iter().map(|&w| time_of(w)).collect();
     let series: Vec<u32> = p.index.windows.iter().map(|w| w.series).collect();
     let rule = p.threshold.rule.to_string();
+    let incidents: Vec<(i64, i64)> = p.incidents.iter().flatten().map(|s| (s.start, s.end)).collect();
     let trace = plot::ScoreTrace {
         times: &times,
         series: &series,
@@ -829,7 +834,7 @@ pub fn write_evaluation_plots(run: &RunFolder, p: &EvaluationPlots<'_>, evaluati
         time: p.time,
         threshold: Some(p.threshold.value),
         threshold_rule: &rule,
-        incidents: p.incidents,
+        incidents: &incidents,
     };
-    run.write("scores.png", &plot::scores_png(&trace, &title("Anomaly score over time"))?)
+    run.write(SCORES_PLOT, &plot::scores_png(&trace, &title("Anomaly score over time"))?)
 }
