@@ -66,7 +66,7 @@ fn manifests_are_kubernetes_objects_whose_commands_the_binary_accepts() {
         assert!(deployment.contains(hardening), "deployment lacks {hardening}");
     }
     let rule = &all.iter().find(|(n, _)| n == "prometheusrule.yaml").unwrap().1;
-    assert!(rule.contains("expr: kubelstm_anomaly == 1") && rule.contains("for: 5m"));
+    assert!(rule.contains("expr: kubelstm_incident_open == 1") && rule.contains("for: 5m"));
 }
 
 #[test]

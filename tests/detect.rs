@@ -476,7 +476,8 @@ fn parse_prometheus(text: &str) -> Vec<(String, BTreeMap<String, String>, f64)> 
         if let Some(rest) = line.strip_prefix("# TYPE ") {
             let mut parts = rest.split(' ');
             let name = parts.next().unwrap();
-            assert_eq!(parts.next(), Some("gauge"), "{line}");
+            let kind = parts.next().unwrap();
+            assert!(kind == "gauge" || (kind == "counter" && name.ends_with("_total")), "{line}");
             typed.insert(name.to_string());
             continue;
         }

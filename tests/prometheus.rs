@@ -629,6 +629,8 @@ fn serve_scores_like_detect_survives_prometheus_and_reloads_its_model() {
     let detected = String::from_utf8(o.stdout).unwrap();
     let scores = samples(&metrics, "kubelstm_anomaly_score");
     assert_eq!(scores.len(), PODS, "{metrics}");
+    assert_eq!(samples(&metrics, "kubelstm_incident_open").len(), PODS, "every pod's incident state");
+    assert_eq!(samples(&metrics, "kubelstm_incidents_total").len(), PODS);
     assert_eq!(detected.lines().count() - 1, PODS);
     for row in detected.lines().skip(1) {
         let f: Vec<&str> = row.split(',').collect();

@@ -62,11 +62,11 @@ pub struct Args {
     /// Write one record per incident (a pod's anomalous windows merged) instead of one per window.
     #[arg(long)]
     pub events: bool,
-    /// With --events: normal windows in a row that still join two anomalous runs into one
-    /// incident (a fault's score dips under the threshold for a window or two; 0: every run is
-    /// its own incident).
-    #[arg(long, default_value_t = DEFAULT_MERGE_GAP, value_name = "N", requires = "events")]
-    pub merge_gap: usize,
+    /// With --events or --format prometheus: normal windows in a row that still join two
+    /// anomalous runs into one incident (a fault's score dips under the threshold for a window
+    /// or two; 0: every run is its own incident) [default: 2].
+    #[arg(long, value_name = "N")]
+    pub merge_gap: Option<usize>,
     /// Exit with code 1 when any score reaches the threshold.
     #[arg(long)]
     pub fail_on_anomaly: bool,
@@ -107,6 +107,11 @@ impl Args {
             return Err(Error::config("--evict-after must be at least 1 second"));
         }
         self.source.check_unused()?;
+        if self.merge_gap.is_some() && !self.events && self.format != Format::Prometheus {
+            return Err(Error::config(
+                "--merge-gap applies to incidents: --events, or --format prometheus (its kubelstm_incident_open)",
+            ));
+        }
         let dash = self.data.iter().any(|p| p == Path::new("-"));
         if dash && self.data.len() > 1 {
             return Err(Error::config("--data - is standard input: it cannot be read together with files"));
@@ -231,7 +236,7 @@ pub fn run(args: Args) -> Result<Outcome> {
         let opts = EventOptions {
             format: args.format,
             threshold,
-            merge_gap: args.merge_gap,
+            merge_gap: args.merge_gap.unwrap_or(DEFAULT_MERGE_GAP),
             top_features,
             feature_names: model.feature_names().to_vec(),
             key_names: key_names.clone(),
@@ -246,6 +251,7 @@ pub fn run(args: Args) -> Result<Outcome> {
         let opts = OutputOptions {
             format: args.format,
             threshold,
+            merge_gap: args.merge_gap.unwrap_or(DEFAULT_MERGE_GAP),
             top_features,
             feature_names: model.feature_names().to_vec(),
             key_names: key_names.clone(),
@@ -303,9 +309,9 @@ fn drive<W: WindowSink>(
         }
         let input: Box<dyn Read + Send> = match settings.files.as_ref().map(|f| f.paths()) {
             // Followed as `tail -F`: truncation and rotation start it again from the top.
-            Some([path]) if tail => Box::new(
-                FollowedFile::open(path.clone(), args.quiet).map_err(|e| Error::io("open", path, e))?,
-            ),
+            Some([path]) if tail => {
+                Box::new(FollowedFile::open(path.clone(), args.quiet).map_err(|e| Error::io("open", path, e))?)
+            }
             _ => open_input(settings)?,
         };
         let rx = spawn_reader(input, tail, stop.clone());

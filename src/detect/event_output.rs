@@ -16,13 +16,13 @@
 //! it is appended to as incidents close.
 
 use std::fmt::Write as _;
-use std::fs::File;
-use std::io::{self, BufWriter, Write};
-use std::path::PathBuf;
 
 use super::incidents::{Incident, Incidents};
 use super::model::key_parts;
-use super::output::{Format, Output, Scored, Target};
+use super::output::csv::{push_field, push_row};
+use super::output::destination::Destination;
+use super::output::jsonl::{json_string, push_json_number};
+use super::output::{Format, Scored, Target};
 use super::sink::WindowSink;
 use crate::data::time::push_rfc3339;
 use crate::{Error, Result};
@@ -42,24 +42,14 @@ pub struct EventOptions {
     pub close_after: Option<i64>,
 }
 
-enum Dest {
-    Stdout(BufWriter<io::Stdout>),
-    File(BufWriter<File>, PathBuf),
-    /// Collected, written atomically by [`EventSink::finish`].
-    Atomic(PathBuf, Vec<u8>),
-    Memory(Vec<u8>),
-    Discard,
-}
-
 /// Incidents out of scored windows, in one format.
 pub struct EventSink {
     incidents: Incidents,
     opts: EventOptions,
-    dest: Dest,
+    /// Holds the CSV header back until the first incident or a successful end: a run that
+    /// fails leaves no header-only output.
+    dest: Destination,
     line: String,
-    /// The CSV header, held back until the first incident or a successful end (as
-    /// [`Output`] does): a run that fails leaves no header-only output.
-    pending_header: Option<String>,
     newest: i64,
     /// Incidents written.
     pub written: u64,
@@ -73,31 +63,19 @@ impl EventSink {
                  exposes each pod's latest score)",
             ));
         }
-        let dest = match target {
-            Target::Stdout => Dest::Stdout(BufWriter::new(io::stdout())),
-            Target::Discard => Dest::Discard,
-            Target::Memory => Dest::Memory(Vec::new()),
-            Target::File { path, atomic: true } => {
-                // A folder or an unreadable place fails now, before any scoring.
-                crate::artifacts::atomic_destination(path)?;
-                Dest::Atomic(path.clone(), Vec::new())
-            }
-            Target::File { path, atomic: false } => {
-                let file = File::create(path).map_err(|e| Error::io("create", path, e))?;
-                Dest::File(BufWriter::new(file), path.clone())
-            }
-        };
+        // A folder or an unreadable place fails now, before any scoring.
+        let dest = Destination::open(target)?;
         let mut sink = EventSink {
             incidents: Incidents::new(opts.threshold, opts.merge_gap),
             opts,
             dest,
             line: String::with_capacity(256),
-            pending_header: None,
             newest: i64::MIN,
             written: 0,
         };
         if sink.opts.format == Format::Csv {
-            sink.pending_header = Some(sink.header());
+            let header = sink.header();
+            sink.dest.hold_header(header);
         }
         Ok(sink)
     }
@@ -118,7 +96,7 @@ impl EventSink {
             names.push(format!("share_{i}"));
         }
         let mut line = String::new();
-        Output::push_csv_row(&mut line, &names);
+        push_row(&mut line, &names);
         line
     }
 
@@ -154,32 +132,27 @@ impl EventSink {
             self.push_time(i.end, true);
             let _ = write!(
                 self.line,
-                ",\"{duration}\":{},\"windows\":{},\"anomalous_windows\":{},\"peak_score\":{},\"{peak}\":",
+                ",\"{duration}\":{},\"windows\":{},\"anomalous_windows\":{},\"peak_score\":",
                 i.duration(),
                 i.windows,
                 i.anomalous,
-                json_number(f64::from(i.peak_score), i.peak_score.to_string())
             );
+            push_json_number(&mut self.line, i.peak_score);
+            let _ = write!(self.line, ",\"{peak}\":");
             self.push_time(i.peak_at, true);
-            let mean = i.mean_score();
-            let _ = write!(
-                self.line,
-                ",\"mean_score\":{},\"threshold\":{}",
-                json_number(mean, mean.to_string()),
-                json_number(self.opts.threshold, self.opts.threshold.to_string())
-            );
+            self.line.push_str(",\"mean_score\":");
+            push_json_number(&mut self.line, i.mean_score());
+            self.line.push_str(",\"threshold\":");
+            push_json_number(&mut self.line, self.opts.threshold);
             if self.opts.top_features > 0 {
                 self.line.push_str(",\"top_features\":[");
                 for (k, &(j, share)) in top.iter().enumerate() {
                     if k > 0 {
                         self.line.push(',');
                     }
-                    let _ = write!(
-                        self.line,
-                        "{{\"feature\":{},\"share\":{}}}",
-                        json_string(&self.opts.feature_names[j]),
-                        json_number(share, share.to_string())
-                    );
+                    let _ = write!(self.line, "{{\"feature\":{},\"share\":", json_string(&self.opts.feature_names[j]));
+                    push_json_number(&mut self.line, share);
+                    self.line.push('}');
                 }
                 self.line.push(']');
             }
@@ -189,7 +162,7 @@ impl EventSink {
                 if k > 0 {
                     self.line.push(',');
                 }
-                Output::push_csv_field(&mut self.line, part);
+                push_field(&mut self.line, part);
             }
             if !self.opts.key_names.is_empty() {
                 self.line.push(',');
@@ -204,7 +177,7 @@ impl EventSink {
                 match top.get(k) {
                     Some(&(j, share)) => {
                         self.line.push(',');
-                        Output::push_csv_field(&mut self.line, &self.opts.feature_names[j]);
+                        push_field(&mut self.line, &self.opts.feature_names[j]);
                         let _ = write!(self.line, ",{share}");
                     }
                     None => self.line.push_str(",,"),
@@ -216,10 +189,7 @@ impl EventSink {
 
     /// Writes `line`, after the held-back header if this is the first record.
     fn emit(&mut self) -> Result<()> {
-        if let Some(header) = self.pending_header.take() {
-            write_to(&mut self.dest, header.as_bytes())?;
-        }
-        let result = write_to(&mut self.dest, self.line.as_bytes());
+        let result = self.dest.write(&self.line);
         self.line.clear();
         result
     }
@@ -242,17 +212,7 @@ impl EventSink {
             self.write_incident(&i)?;
         }
         // No incident: the header alone says "none", which is now the truth.
-        if let Some(header) = self.pending_header.take() {
-            write_to(&mut self.dest, header.as_bytes())?;
-        }
-        match std::mem::replace(&mut self.dest, Dest::Discard) {
-            Dest::Stdout(mut w) => w.flush().map_err(|e| Error::io("write", "<stdout>", e))?,
-            Dest::File(mut w, path) => w.flush().map_err(|e| Error::io("write", &path, e))?,
-            Dest::Atomic(path, bytes) => crate::artifacts::write_atomic(&path, &bytes)?,
-            Dest::Memory(bytes) => return Ok(bytes),
-            Dest::Discard => {}
-        }
-        Ok(Vec::new())
+        self.dest.finish()
     }
 }
 
@@ -271,40 +231,11 @@ impl WindowSink for EventSink {
                 self.write_incident(&i)?;
             }
         }
-        match &mut self.dest {
-            Dest::Stdout(w) => w.flush().map_err(|e| Error::io("write", "<stdout>", e)),
-            Dest::File(w, path) => w.flush().map_err(|e| Error::io("write", &*path, e)),
-            _ => Ok(()),
-        }
+        self.dest.flush()
     }
 
     fn counts(&self) -> (u64, u64) {
         (self.incidents.windows, self.incidents.anomalies)
-    }
-}
-
-fn write_to(dest: &mut Dest, bytes: &[u8]) -> Result<()> {
-    match dest {
-        Dest::Stdout(w) => w.write_all(bytes).map_err(|e| Error::io("write", "<stdout>", e)),
-        Dest::File(w, path) => w.write_all(bytes).map_err(|e| Error::io("write", &*path, e)),
-        Dest::Atomic(_, buf) | Dest::Memory(buf) => {
-            buf.extend_from_slice(bytes);
-            Ok(())
-        }
-        Dest::Discard => Ok(()),
-    }
-}
-
-fn json_string(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_owned())
-}
-
-/// A JSON number, or `null` for a non-finite value (JSON has none).
-fn json_number(v: f64, shortest: String) -> String {
-    if v.is_finite() {
-        shortest
-    } else {
-        "null".into()
     }
 }
 

@@ -108,6 +108,7 @@ fn output(model: &ScoringModel, format: Format, evict_after: Option<i64>) -> Out
     let opts = OutputOptions {
         format,
         threshold: model.threshold(),
+        merge_gap: super::incidents::DEFAULT_MERGE_GAP,
         top_features: 2,
         feature_names: model.feature_names().to_vec(),
         key_names: model.key_names(),

@@ -177,6 +177,11 @@ impl Incidents {
         closed
     }
 
+    /// The pod's open incident, if it has one.
+    pub fn open_incident(&self, key: &str) -> Option<&Incident> {
+        self.open.get(key).map(|o| &o.incident)
+    }
+
     /// Incidents currently open.
     pub fn open_count(&self) -> usize {
         self.open.len()

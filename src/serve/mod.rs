@@ -36,8 +36,14 @@ use health::Health;
 #[derive(clap::Args, Debug)]
 #[command(after_help = "\
 Endpoints: /metrics (Prometheus text format: kubelstm_anomaly_score, kubelstm_anomaly, \
-kubelstm_anomaly_threshold, kubelstm_feature_share, kubelstm_model_info and the exporter's own \
-health), /healthz (the process is alive), /readyz (a pull succeeded within two intervals).
+kubelstm_anomaly_threshold, kubelstm_feature_share, the incident gauges kubelstm_incident_open, \
+kubelstm_incident_start_timestamp_seconds, kubelstm_incident_peak_score and the counter \
+kubelstm_incidents_total, kubelstm_model_info and the exporter's own health), /healthz (the \
+process is alive), /readyz (a pull succeeded within two intervals).
+
+Alert on kubelstm_incident_open rather than kubelstm_anomaly: an incident stays open across up \
+to --merge-gap normal windows in a row, so a `for:` clause does not start over when a fault's \
+score dips under the threshold for a window.
 
 Signals: SIGHUP reloads the model folder (kept only if it loads); SIGTERM or SIGINT exits 0.")]
 pub struct Args {
@@ -55,6 +61,10 @@ pub struct Args {
     /// Forget a pod whose newest row is this far behind the newest row of any pod.
     #[arg(long, default_value = "1h", value_name = "DURATION")]
     pub evict_after: String,
+    /// Normal windows in a row that keep a pod's incident open (kubelstm_incident_open), as
+    /// `detect --events --merge-gap`.
+    #[arg(long, default_value_t = crate::detect::DEFAULT_MERGE_GAP, value_name = "N")]
+    pub merge_gap: usize,
     /// Features named per pod with their share of its score (kubelstm_feature_share).
     #[arg(long, default_value_t = 3, value_name = "N")]
     pub top_features: usize,
@@ -180,6 +190,7 @@ fn load_scoring(args: &Args, settings: &Settings) -> Result<Scoring> {
     let opts = OutputOptions {
         format: Format::Prometheus,
         threshold: model.threshold(),
+        merge_gap: args.merge_gap,
         top_features: args.top_features.min(model.features()),
         feature_names: model.feature_names().to_vec(),
         key_names: model.key_names(),
