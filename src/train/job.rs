@@ -4,25 +4,23 @@
 //! rows only → windows per pod → train (early stopping on the validation split) → thresholds
 //! chosen on the validation split → evaluation on the test split, which no choice has seen →
 //! artifacts, each written atomically, and the status file last.
+//!
+//! Beside it: [`progress`](super::progress) (the log, the bar, the checkpoint of the best
+//! epoch), [`evaluation`](super::evaluation) (threshold choice, scoring and evaluation of a
+//! split, the charts) and [`report`](super::report) (`summary_report.txt`).
 
-use std::fmt::Write as _;
-use std::fs::OpenOptions;
-use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::artifacts::model_file::hex;
 use crate::artifacts::names::{
-    CONFUSION_PLOT, EVALUATION_FILE, HISTORY_FILE, HISTORY_PLOT, LOG_FILE, PARAMETERS_FILE, PRECISION_RECALL_PLOT,
-    ROC_PLOT, SCALER_FILE, SCORES_PLOT, SUMMARY_FILE, THRESHOLD_FILE,
+    EVALUATION_FILE, HISTORY_FILE, HISTORY_PLOT, PARAMETERS_FILE, SCALER_FILE, SUMMARY_FILE, THRESHOLD_FILE,
 };
 use crate::artifacts::{save_model, ModelMeta, ModelPipeline, RunFolder, RunStatus};
-use crate::data::sources::first_few;
 use crate::data::split::class_weights;
 use crate::data::synthetic::{self, SyntheticConfig};
 use crate::data::windows::check_lengths;
@@ -31,13 +29,18 @@ use crate::data::{
 };
 use crate::detect::incidents::{incidents_per_series, DEFAULT_MERGE_GAP};
 use crate::detect::smoothing::smooth_in_order;
-use crate::metrics::{Evaluation, Span, Threshold, ThresholdChoice};
+use crate::metrics::{Threshold, ThresholdChoice};
 use crate::models::{check_window, Arch, Model, ModelConfig, Objective};
 use crate::params::Weights;
 use crate::plot;
 use crate::prometheus::{self, PrometheusSpec, PullReader, PullSettings};
 use crate::train::calibration::{error_weights, mean_feature_errors, ErrorWeighting};
-use crate::train::{fit, Engine, EpochRecord, History, Observer, TrainOutcome, TrainSettings, Windows};
+use crate::train::evaluation::{
+    choose_threshold, evaluate_windows, history_curves, score_windows, write_evaluation_plots, EvaluationPlots,
+};
+use crate::train::progress::{Checkpoint, Progress};
+use crate::train::report::{arch_description, SummaryReport};
+use crate::train::{fit, Engine, TrainSettings, Windows};
 use crate::{Error, Result};
 
 /// Where the data comes from.
@@ -143,109 +146,6 @@ impl Windows for SplitWindows<'_> {
     }
 }
 
-/// `training.log` plus the terminal: a progress bar on a terminal, plain lines otherwise.
-struct Progress {
-    log: std::fs::File,
-    bar: Option<indicatif::ProgressBar>,
-    interrupt: Arc<AtomicBool>,
-    run: RunFolder,
-    model: Model,
-    meta: ModelMeta,
-    epochs: usize,
-    batch_size: usize,
-    loss_sum: f64,
-    batches: usize,
-    started: Instant,
-}
-
-impl Progress {
-    /// To `training.log` only (what the terminal has already seen).
-    fn line_to_log(&mut self, text: &str) {
-        let _ = writeln!(self.log, "{text}");
-    }
-
-    fn line(&mut self, text: &str) {
-        let _ = writeln!(self.log, "{text}");
-        match &self.bar {
-            Some(bar) => bar.println(text),
-            None => eprintln!("{text}"),
-        }
-    }
-}
-
-impl Observer for Progress {
-    fn epoch_started(&mut self, epoch: usize, batches: usize) {
-        self.loss_sum = 0.0;
-        self.batches = 0;
-        self.started = Instant::now();
-        if std::io::stderr().is_terminal() {
-            let bar = indicatif::ProgressBar::new(batches as u64);
-            bar.set_style(
-                indicatif::ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} {msg}")
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-                    .progress_chars("=> "),
-            );
-            bar.set_prefix(format!("{epoch}/{}", self.epochs));
-            self.bar = Some(bar);
-        }
-    }
-
-    fn batch_done(&mut self, _epoch: usize, batch: usize, loss: f64) {
-        self.loss_sum += loss;
-        self.batches += 1;
-        if let Some(bar) = &self.bar {
-            if batch.is_multiple_of(10) {
-                let rate = (self.batches * self.batch_size) as f64 / self.started.elapsed().as_secs_f64().max(1e-9);
-                bar.set_message(format!("loss {:.4}, {rate:.0} samples/s", self.loss_sum / self.batches as f64));
-            }
-            bar.set_position(batch as u64);
-        }
-    }
-
-    fn epoch_done(&mut self, r: &EpochRecord, best: bool, params: &[f32]) -> Result<()> {
-        if let Some(bar) = self.bar.take() {
-            bar.finish_and_clear();
-        }
-        let fmt = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.4}"));
-        let best_note = if best { " (best so far: checkpoint saved)" } else { "" };
-        let line = if r.validation.accuracy.is_none() {
-            // No labels: the losses are what this epoch measured.
-            format!(
-                "epoch {}/{}: loss {:.6} | val_loss {:.6} | lr {:.1e} | {:.1}s, {:.0} samples/s{best_note}",
-                r.epoch, self.epochs, r.train.loss, r.validation.loss, r.learning_rate, r.seconds, r.samples_per_second,
-            )
-        } else {
-            format!(
-            "epoch {}/{}: loss {:.4} acc {} auc {} | val_loss {:.4} val_acc {} val_auc {} val_precision {} val_recall {} | lr {:.1e} | {:.1}s, {:.0} samples/s{}",
-            r.epoch,
-            self.epochs,
-            r.train.loss,
-            fmt(r.train.accuracy),
-            fmt(r.train.auc),
-            r.validation.loss,
-            fmt(r.validation.accuracy),
-            fmt(r.validation.auc),
-            fmt(r.validation.precision),
-            fmt(r.validation.recall),
-            r.learning_rate,
-            r.seconds,
-            r.samples_per_second,
-            best_note
-        )
-        };
-        self.line(&line);
-        if best {
-            // The best checkpoint on disk, so a killed or diverged run keeps its best model.
-            save_model(self.run.path(), &self.model, params, &self.meta)?;
-        }
-        Ok(())
-    }
-
-    fn stop_requested(&self) -> bool {
-        self.interrupt.load(Ordering::Relaxed)
-    }
-}
-
 #[derive(Serialize)]
 struct ThresholdFile<'a> {
     #[serde(flatten)]
@@ -253,185 +153,6 @@ struct ThresholdFile<'a> {
     chosen_on: &'static str,
     alternatives: &'a [Threshold],
     smooth_windows: usize,
-}
-
-fn arch_description(cfg: &ModelConfig) -> String {
-    let [a, b] = cfg.lstm;
-    if cfg.objective == Objective::Forecast {
-        let layers = match cfg.arch {
-            Arch::Standard => format!("standard LSTM: LSTM({a}) → LSTM({b})"),
-            Arch::Bidirectional => format!("bidirectional LSTM: BiLSTM({a}) → BiLSTM({b})"),
-            _ => format!("LSTM with self-attention: BiLSTM({a}) → attention → BiLSTM({b})"),
-        };
-        return format!("{layers} → dense head → Dense({}) (unsupervised forecaster of the next row)", cfg.features);
-    }
-    match cfg.arch {
-        Arch::Standard => format!("standard LSTM: LSTM({a}) → LSTM({b}) → dense head"),
-        Arch::Bidirectional => format!("bidirectional LSTM: BiLSTM({a}) → BiLSTM({b}) → dense head"),
-        Arch::Attention => format!("LSTM with self-attention: BiLSTM({a}) → attention → BiLSTM({b}) → dense head"),
-        Arch::Autoencoder => format!(
-            "LSTM autoencoder ({}): BiLSTM({a}) → BiLSTM({b}) → RepeatVector → BiLSTM({b}) → BiLSTM({a}) → Dense",
-            if cfg.objective == Objective::Classifier { "supervised head" } else { "unsupervised" }
-        ),
-    }
-}
-
-fn opt(v: Option<f64>) -> String {
-    v.map_or("n/a".to_string(), |v| format!("{v:.4}"))
-}
-
-/// The original project's summary report, plus training facts.
-#[allow(clippy::too_many_arguments)]
-fn summary_report(
-    dataset: &Dataset,
-    settings: &JobSettings,
-    model: &Model,
-    outcome: &TrainOutcome,
-    status: RunStatus,
-    windows: [usize; 3],
-    evaluation: Option<&Evaluation>,
-    threshold: &Threshold,
-    warnings: &[String],
-) -> String {
-    let mut s = String::new();
-    let r = &dataset.report;
-    let _ = writeln!(s, "Kubernetes Anomaly Detection — Summary Report (kubelstm {})", env!("CARGO_PKG_VERSION"));
-    let _ = writeln!(s, "==============================================================");
-    if status == RunStatus::Interrupted {
-        let _ = writeln!(
-            s,
-            "STATUS: INTERRUPTED — training was stopped early by the user; the best model so far was kept."
-        );
-    }
-    let _ = writeln!(s, "\nDataset: {}", dataset.source);
-    let _ = writeln!(s, "Total records: {} ({} pods/series)", r.rows_loaded, r.series);
-    let named: Vec<&str> = r.files.iter().filter_map(|f| f.series.as_deref()).collect();
-    if !named.is_empty() {
-        let _ = writeln!(s, "Series, one per file and named after it: {}", first_few(&named, 10));
-    }
-    match r.anomaly_rate {
-        Some(rate) => {
-            let _ = writeln!(s, "Anomaly rate: {:.2}% ({} anomalous rows)", 100.0 * rate, r.anomalies.unwrap_or(0));
-        }
-        None => {
-            let _ = writeln!(s, "Anomaly rate: unknown (no labels)");
-        }
-    }
-    for rule in &r.rules {
-        let _ = writeln!(s, "  rule {:<28} fired on {} rows", rule.rule, rule.rows);
-    }
-    // What the load did with the rows it could not use as they were: the missing-value policy's
-    // fills, rows left out (and why), rows sorted into time order; then every warning.
-    let _ = writeln!(s, "Rows read: {} ({} used, {} left out)", r.rows_read, r.rows_loaded, r.rows_skipped());
-    for skipped in &r.skipped {
-        let _ =
-            writeln!(s, "  left out {} rows: {} (first: {})", skipped.rows, skipped.reason.describe(), skipped.first);
-    }
-    let policy = serde_json::to_value(settings.load.missing).ok().and_then(|v| v.as_str().map(str::to_owned));
-    for c in &r.missing_filled {
-        let _ = writeln!(
-            s,
-            "  filled {} missing values in '{}' (--missing {})",
-            c.count,
-            c.column,
-            policy.as_deref().unwrap_or("?")
-        );
-    }
-    if r.out_of_order_rows > 0 {
-        let _ = writeln!(s, "  sorted {} out-of-order rows into time order", r.out_of_order_rows);
-    }
-    let _ = writeln!(s, "Windows (train / validation / test): {} / {} / {}", windows[0], windows[1], windows[2]);
-    let all_warnings: Vec<&String> = r.warnings.iter().chain(warnings).collect();
-    if !all_warnings.is_empty() {
-        let _ = writeln!(s, "Warnings:");
-        for w in all_warnings {
-            let _ = writeln!(s, "  warning: {w}");
-        }
-    }
-    let _ = writeln!(s, "\nModel architecture: {}", arch_description(&model.config));
-    let _ = writeln!(s, "Parameters: {}", model.layout.len());
-    let _ =
-        writeln!(s, "Scaler: {}", if settings.scaler == ScalerKind::Robust { "RobustScaler" } else { "MinMaxScaler" });
-    let _ = writeln!(s, "Sequence length: {}", settings.sequence_length);
-    let _ = writeln!(s, "\nTraining time: {:.1} s", outcome.seconds);
-    let _ = writeln!(s, "Epochs run: {}", outcome.history.epochs.len());
-    let _ = writeln!(s, "Best epoch: {}", outcome.best_epoch.map_or("none".to_string(), |e| e.to_string()));
-    let _ = writeln!(s, "Samples per second: {:.0}", outcome.samples_per_second);
-    let _ = writeln!(s, "\nThreshold: {:.6} ({}, chosen on the validation split)", threshold.value, threshold.rule);
-    if settings.smooth_windows > 1 {
-        let _ = writeln!(
-            s,
-            "Smoothing: each pod's score is the mean of its last {} window scores",
-            settings.smooth_windows
-        );
-    }
-    if model.config.objective.is_unsupervised() {
-        let what = if model.config.objective == Objective::Forecast {
-            "the squared error of the forecast of each window's last row"
-        } else {
-            "the squared error of the reconstruction of each window"
-        };
-        let weighting = if model.config.error_weights.is_some() {
-            ", each feature's error in units of its mean on the validation windows (1 ≈ a typical window)"
-        } else {
-            ", averaged over the scaled features"
-        };
-        let _ = writeln!(s, "Score: {what}{weighting}");
-    }
-    evaluation_section(&mut s, "Test set performance", evaluation);
-    s
-}
-
-/// The report's evaluation block (shared by `train`, for the test split, and `evaluate`):
-/// window counts, accuracy, AUCs, precision, recall, F1, the confusion matrix, the
-/// classification report and the alternative thresholds.
-pub fn evaluation_section(s: &mut String, heading: &str, evaluation: Option<&Evaluation>) {
-    match evaluation {
-        Some(e) => {
-            let c = &e.chosen;
-            let _ = writeln!(s, "\n{heading} ({} windows, {} anomalous):", e.samples, e.positives);
-            let _ = writeln!(s, "Accuracy: {:.4}", c.accuracy);
-            let _ = writeln!(s, "ROC-AUC: {}", opt(e.roc_auc));
-            let _ = writeln!(s, "PR-AUC: {} (average precision {})", opt(e.pr_auc), opt(e.average_precision));
-            let _ = writeln!(s, "Precision: {:.4}", c.precision);
-            let _ = writeln!(s, "Recall: {:.4}", c.recall);
-            let _ = writeln!(s, "F1: {:.4}", c.f1);
-            let cm = &c.confusion_matrix;
-            let _ = writeln!(
-                s,
-                "Confusion matrix [[TN FP] [FN TP]]: [[{} {}] [{} {}]]",
-                cm.true_negatives, cm.false_positives, cm.false_negatives, cm.true_positives
-            );
-            let _ = writeln!(s, "\n{}", c.report);
-            for alt in &e.alternatives {
-                let _ = writeln!(
-                    s,
-                    "At the {} threshold {:.6}: precision {:.4}, recall {:.4}, F1 {:.4}",
-                    alt.threshold.rule, alt.threshold.value, alt.precision, alt.recall, alt.f1
-                );
-            }
-        }
-        None => {
-            let _ = writeln!(s, "\n{heading}: not measured (the data has no labels).");
-        }
-    }
-}
-
-fn history_curves(history: &History, best: Option<usize>) -> plot::HistoryCurves {
-    // A metric's (train, validation) values of one epoch.
-    type Metric<'a> = &'a dyn Fn(&EpochRecord) -> (Option<f64>, Option<f64>);
-    let pick = |f: Metric| plot::TrainValidation {
-        train: history.epochs.iter().map(|e| f(e).0.unwrap_or(f64::NAN)).collect(),
-        validation: history.epochs.iter().map(|e| f(e).1.unwrap_or(f64::NAN)).collect(),
-    };
-    plot::HistoryCurves {
-        loss: pick(&|e| (Some(e.train.loss), Some(e.validation.loss))),
-        accuracy: pick(&|e| (e.train.accuracy, e.validation.accuracy)),
-        auc: pick(&|e| (e.train.auc, e.validation.auc)),
-        precision: pick(&|e| (e.train.precision, e.validation.precision)),
-        best_epoch: best,
-        learning_rate: history.epochs.iter().map(|e| e.learning_rate).collect(),
-    }
 }
 
 /// Runs the whole job. `interrupt` is set by Ctrl-C: training stops after the current batch
@@ -547,24 +268,7 @@ pub fn run(settings: &JobSettings, interrupt: Arc<AtomicBool>) -> Result<JobResu
         meta.prometheus = Some(spec.clone());
     }
     meta.pipeline = Some(ModelPipeline { spec: dataset.pipeline().clone(), label_at, scaler: scaler.clone() });
-    let log = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(run.file(LOG_FILE))
-        .map_err(|e| Error::io("create", run.file(LOG_FILE), e))?;
-    let mut progress = Progress {
-        log,
-        bar: None,
-        interrupt,
-        run: run.clone(),
-        model: model.clone(),
-        meta: meta.clone(),
-        epochs: train_settings.epochs,
-        batch_size: train_settings.batch_size,
-        loss_sum: 0.0,
-        batches: 0,
-        started: Instant::now(),
-    };
+    let mut progress = Progress::open(&run, interrupt, train_settings.epochs, train_settings.batch_size)?;
     progress.line(&format!(
         "kubelstm {} train: {} | {} rows, {} features, T={t} | windows train {} val {} test {} | {} parameters | {} threads | run folder {}",
         env!("CARGO_PKG_VERSION"),
@@ -584,7 +288,9 @@ pub fn run(settings: &JobSettings, interrupt: Arc<AtomicBool>) -> Result<JobResu
     }
 
     let mut engine = Engine::new(model.clone(), settings.threads)?;
-    let outcome = match fit(&mut engine, params, &train, &validation, &train_settings, &mut progress) {
+    let checkpoint = Checkpoint { run: &run, model: &model, meta: &meta };
+    let outcome = match fit(&mut engine, params, &train, &validation, &train_settings, &mut (checkpoint, &mut progress))
+    {
         Ok(outcome) => outcome,
         Err(err @ Error::Diverged { .. }) => {
             progress.line(&format!("error: {err}"));
@@ -676,8 +382,18 @@ pub fn run(settings: &JobSettings, interrupt: Arc<AtomicBool>) -> Result<JobResu
         }),
     )?;
     let windows = [train.len(), validation.len(), test.len()];
-    let summary =
-        summary_report(&dataset, settings, &model, &outcome, status, windows, evaluation.as_ref(), &chosen, &warnings);
+    let summary = SummaryReport {
+        dataset: &dataset,
+        settings,
+        model: &model,
+        outcome: &outcome,
+        status,
+        windows,
+        evaluation: evaluation.as_ref(),
+        threshold: &chosen,
+        warnings: &warnings,
+    }
+    .render();
     run.write(SUMMARY_FILE, summary.as_bytes())?;
 
     let curves = history_curves(&outcome.history, outcome.best_epoch);
@@ -715,126 +431,4 @@ pub fn run(settings: &JobSettings, interrupt: Arc<AtomicBool>) -> Result<JobResu
     progress.line(&format!("run folder complete: {}", run.path().display()));
     run.finish_training(status, message, outcome.history.epochs.len())?;
     Ok(JobResult { run_dir: run.path().to_path_buf(), status, summary })
-}
-
-/// The threshold the run uses and the alternatives reported beside it, all from the
-/// validation scores: the rule asked for, or by default F1-optimal on labels (supervised) and
-/// POT (unsupervised). POT falls back to the percentile, with a note, when the validation
-/// tail is too short to fit; the third value is that note.
-fn choose_threshold(
-    settings: &JobSettings,
-    objective: Objective,
-    scores: &[f64],
-    labels: Option<&[u8]>,
-) -> Result<(Threshold, Vec<Threshold>, Option<String>)> {
-    let percentile = Threshold::percentile(scores, settings.threshold_percentile)?;
-    let both_classes = labels.is_some_and(|l| l.contains(&1) && l.contains(&0));
-    let f1 = match labels {
-        Some(l) if both_classes || objective == Objective::Classifier => Some(Threshold::f1_optimal(l, scores)?),
-        _ => None,
-    };
-    let rule = settings.threshold_rule.unwrap_or(if objective == Objective::Classifier {
-        ThresholdChoice::F1Optimal
-    } else {
-        ThresholdChoice::Pot
-    });
-    let mut note = None;
-    let chosen = match rule {
-        ThresholdChoice::F1Optimal => match f1 {
-            Some(t) => t,
-            None => {
-                return Err(Error::config(
-                    "--threshold-rule f1-optimal needs labelled validation windows of both classes",
-                ))
-            }
-        },
-        ThresholdChoice::Percentile => percentile,
-        ThresholdChoice::Pot => match Threshold::pot(scores, settings.risk) {
-            Ok(t) => t,
-            Err(e) => {
-                note = Some(format!("{e}; using the percentile threshold instead"));
-                percentile
-            }
-        },
-    };
-    let alternatives = [Some(percentile), f1].into_iter().flatten().filter(|t| t.rule != chosen.rule).collect();
-    Ok((chosen, alternatives, note))
-}
-
-/// Scores (σ(logit) or reconstruction error, as f64) of every window of `w`, 1024 windows
-/// at a time across the engine's threads.
-pub fn score_windows(engine: &mut Engine, params: &Weights<f32>, w: &dyn Windows) -> Vec<f64> {
-    let ids: Vec<usize> = (0..w.len()).collect();
-    let mut out = vec![0.0f32; ids.len()];
-    engine.predict(params, w, &ids, 1024, &mut out);
-    out.iter().map(|&o| f64::from(engine.model.score(o))).collect()
-}
-
-/// The evaluation of labelled windows `index` at `chosen` (and `alternatives`), with the
-/// per-pod breakdown.
-pub fn evaluate_windows(
-    index: &WindowIndex,
-    series: &[Series],
-    labels: &[u8],
-    scores: &[f64],
-    chosen: Threshold,
-    alternatives: &[Threshold],
-) -> Result<Evaluation> {
-    let pods: Vec<String> = index.windows.iter().map(|w| series[w.series as usize].key.to_string()).collect();
-    Evaluation::new(labels, scores, chosen, alternatives)?.with_pods(&pods, labels, scores)
-}
-
-/// What the evaluation charts show.
-pub struct EvaluationPlots<'a> {
-    pub arch: Arch,
-    /// Named in the titles: "test split", or the evaluated file.
-    pub data: &'a str,
-    pub index: &'a WindowIndex,
-    pub series: &'a [Series],
-    /// `(N,)` one per window of `index`.
-    /// Whether `series`' timestamps are epoch seconds or row numbers.
-    pub time: plot::TimeKind,
-    pub scores: &'a [f64],
-    pub labels: Option<&'a [u8]>,
-    pub threshold: Threshold,
-    /// Detected incidents of each series (as [`incidents_per_series`] gives them), marked on
-    /// `scores.png`.
-    pub incidents: &'a [Vec<Span>],
-}
-
-/// Writes `roc_curve.png`, `precision_recall_curve.png`, `confusion_matrix.png` (when there
-/// is an evaluation) and `scores.png` into `run`.
-pub fn write_evaluation_plots(run: &RunFolder, p: &EvaluationPlots<'_>, evaluation: Option<&Evaluation>) -> Result<()> {
-    let title = |what: &str| format!("{what} — {} model ({})", p.arch, p.data);
-    if let Some(e) = evaluation {
-        run.write(ROC_PLOT, &plot::roc_curve_png(&e.roc, &title("ROC curve"))?)?;
-        run.write(
-            PRECISION_RECALL_PLOT,
-            &plot::precision_recall_png(&e.precision_recall, &title("Precision-recall curve"))?,
-        )?;
-        run.write(
-            CONFUSION_PLOT,
-            &plot::confusion_matrix_png(&e.chosen.confusion_matrix, &title("Confusion matrix"))?,
-        )?;
-    }
-    // Each window sits at the time of its label row; the chart orders them itself.
-    let time_of = |w: crate::data::Window| {
-        let s = &p.series[w.series as usize];
-        s.timestamps[p.index.label_row(w).min(s.len() - 1)]
-    };
-    let times: Vec<i64> = p.index.windows.iter().map(|&w| time_of(w)).collect();
-    let series: Vec<u32> = p.index.windows.iter().map(|w| w.series).collect();
-    let rule = p.threshold.rule.to_string();
-    let incidents: Vec<(i64, i64)> = p.incidents.iter().flatten().map(|s| (s.start, s.end)).collect();
-    let trace = plot::ScoreTrace {
-        times: &times,
-        series: &series,
-        scores: p.scores,
-        labels: p.labels,
-        time: p.time,
-        threshold: Some(p.threshold.value),
-        threshold_rule: &rule,
-        incidents: &incidents,
-    };
-    run.write(SCORES_PLOT, &plot::scores_png(&trace, &title("Anomaly score over time"))?)
 }

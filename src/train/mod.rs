@@ -6,8 +6,11 @@
 
 pub mod calibration;
 pub mod engine;
+pub mod evaluation;
 pub mod history;
 pub mod job;
+pub mod progress;
+pub mod report;
 pub mod trainer;
 
 pub use engine::Engine;

@@ -74,6 +74,40 @@ pub trait Observer {
 pub struct Silent;
 impl Observer for Silent {}
 
+impl<O: Observer + ?Sized> Observer for &mut O {
+    fn epoch_started(&mut self, epoch: usize, batches: usize) {
+        (**self).epoch_started(epoch, batches)
+    }
+    fn batch_done(&mut self, epoch: usize, batch: usize, loss: f64) {
+        (**self).batch_done(epoch, batch, loss)
+    }
+    fn epoch_done(&mut self, record: &EpochRecord, best: bool, params: &[f32]) -> Result<()> {
+        (**self).epoch_done(record, best, params)
+    }
+    fn stop_requested(&self) -> bool {
+        (**self).stop_requested()
+    }
+}
+
+/// Two observers, `.0` told first (the checkpoint is saved before the log says so).
+impl<A: Observer, B: Observer> Observer for (A, B) {
+    fn epoch_started(&mut self, epoch: usize, batches: usize) {
+        self.0.epoch_started(epoch, batches);
+        self.1.epoch_started(epoch, batches);
+    }
+    fn batch_done(&mut self, epoch: usize, batch: usize, loss: f64) {
+        self.0.batch_done(epoch, batch, loss);
+        self.1.batch_done(epoch, batch, loss);
+    }
+    fn epoch_done(&mut self, record: &EpochRecord, best: bool, params: &[f32]) -> Result<()> {
+        self.0.epoch_done(record, best, params)?;
+        self.1.epoch_done(record, best, params)
+    }
+    fn stop_requested(&self) -> bool {
+        self.0.stop_requested() || self.1.stop_requested()
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct TrainOutcome {
     /// The weights of the best epoch (or the last weights if no epoch finished).
@@ -224,7 +258,9 @@ pub fn fit(
         let train_labels: Vec<u8> = order.iter().map(|&i| train.label(i)).collect();
         let threshold = match objective {
             Objective::Classifier => 0.5,
-            Objective::Reconstruction | Objective::Forecast => percentile(&train_outputs, settings.threshold_percentile)?,
+            Objective::Reconstruction | Objective::Forecast => {
+                percentile(&train_outputs, settings.threshold_percentile)?
+            }
         };
         // Without labels the losses are all there is to measure (a 0/1 metric against
         // all-normal stand-in labels would be noise).
