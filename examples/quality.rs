@@ -19,9 +19,11 @@
 //!
 //! ```text
 //! cargo run --release --example quality -- --data ../shared/data/asd [--servers 1,2] \
-//!     [--archs standard,autoencoder] [--epochs 20] [--out quality.md] 2>quality.log
+//!     [--archs standard,autoencoder] [--epochs 20] [--seeds 3] [--out quality.md] 2>quality.log
 //! ```
-//! Training logs go to stderr; the tables to stdout (and `--out`).
+//! Training logs go to stderr; the tables to stdout (and `--out`). With `--seeds N` every model
+//! is trained N times (seeds 1..=N): the per-server rows are the mean over seeds, the summary
+//! gives mean ± standard deviation over seeds of the mean over servers.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -50,6 +52,9 @@ struct Cli {
     archs: Vec<String>,
     #[arg(long, default_value_t = 20)]
     epochs: usize,
+    /// Train each model with seeds 1..=N and report mean ± std over seeds.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    seeds: u64,
     #[arg(long, default_value_t = 10)]
     sequence_length: usize,
     #[arg(long, default_value_t = 64)]
@@ -281,9 +286,17 @@ struct Scored {
 }
 
 /// Trains `arch` on `train_csv` and scores both files.
-fn train_and_score(cli: &Cli, arch: &str, train_csv: &Path, test_csv: &Path, out_dir: &Path) -> Result<Scored, String> {
+fn train_and_score(
+    cli: &Cli,
+    arch: &str,
+    seed: u64,
+    train_csv: &Path,
+    test_csv: &Path,
+    out_dir: &Path,
+) -> Result<Scored, String> {
     let mut argv: Vec<String> = vec!["--data-path".into(), train_csv.display().to_string()];
-    argv.extend(["--feature-columns", "all", "--mode", "unsupervised", "--seed", "1"].map(String::from));
+    argv.extend(["--feature-columns", "all", "--mode", "unsupervised"].map(String::from));
+    argv.extend(["--seed".into(), seed.to_string()]);
     argv.extend(["--output-dir".into(), out_dir.display().to_string()]);
     argv.extend(["--epochs".into(), cli.epochs.to_string(), "--batch-size".into(), cli.batch_size.to_string()]);
     argv.extend(["--sequence-length".into(), cli.sequence_length.to_string()]);
@@ -361,29 +374,56 @@ fn f1_at(labels: &[u8], scores: &[f64], threshold: f64) -> f64 {
 const COLUMNS: &str = "| detector | ROC-AUC | AP | F1 own | F1 oracle | PA-F1 oracle | segments found |";
 const RULE: &str = "|---|---:|---:|---:|---:|---:|---:|";
 
+impl Quality {
+    fn fields(&self) -> [f64; 6] {
+        [self.roc_auc, self.average_precision, self.own_f1, self.oracle_f1, self.point_adjusted_f1, self.segments_found]
+    }
+}
+
 fn row(name: &str, q: &Quality) -> String {
-    let f = |v: f64| if v.is_nan() { "–".to_string() } else { format!("{v:.3}") };
-    format!(
-        "| {name} | {} | {} | {} | {} | {} | {} |",
-        f(q.roc_auc),
-        f(q.average_precision),
-        f(q.own_f1),
-        f(q.oracle_f1),
-        f(q.point_adjusted_f1),
-        f(q.segments_found)
-    )
+    row_spread(name, q, None)
+}
+
+/// A table row; with `spread`, each figure is `mean ± std`.
+fn row_spread(name: &str, q: &Quality, spread: Option<&Quality>) -> String {
+    let mut out = format!("| {name} |");
+    for (i, v) in q.fields().into_iter().enumerate() {
+        let _ = match (v.is_nan(), spread) {
+            (true, _) => write!(out, " – |"),
+            (false, Some(sd)) => write!(out, " {v:.3} ± {:.3} |", sd.fields()[i]),
+            (false, None) => write!(out, " {v:.3} |"),
+        };
+    }
+    out
+}
+
+fn from_fields(f: [f64; 6]) -> Quality {
+    Quality {
+        roc_auc: f[0],
+        average_precision: f[1],
+        own_f1: f[2],
+        oracle_f1: f[3],
+        point_adjusted_f1: f[4],
+        segments_found: f[5],
+    }
 }
 
 fn mean_of(qs: &[Quality]) -> Quality {
-    let m = |g: fn(&Quality) -> f64| qs.iter().map(g).sum::<f64>() / qs.len() as f64;
-    Quality {
-        roc_auc: m(|q| q.roc_auc),
-        average_precision: m(|q| q.average_precision),
-        own_f1: m(|q| q.own_f1),
-        oracle_f1: m(|q| q.oracle_f1),
-        point_adjusted_f1: m(|q| q.point_adjusted_f1),
-        segments_found: m(|q| q.segments_found),
-    }
+    from_fields(std::array::from_fn(|i| qs.iter().map(|q| q.fields()[i]).sum::<f64>() / qs.len() as f64))
+}
+
+/// Sample standard deviation of each figure (0 for one value).
+fn std_of(qs: &[Quality]) -> Quality {
+    let mean = mean_of(qs).fields();
+    let n = qs.len() as f64;
+    from_fields(std::array::from_fn(|i| {
+        let ss: f64 = qs.iter().map(|q| (q.fields()[i] - mean[i]).powi(2)).sum();
+        if qs.len() > 1 {
+            (ss / (n - 1.0)).sqrt()
+        } else {
+            0.0
+        }
+    }))
 }
 
 fn main() -> std::process::ExitCode {
@@ -405,14 +445,17 @@ fn run(cli: &Cli) -> Result<(), String> {
         names.push(format!("{arch}, plain MSE"));
         names.push(format!("{arch}, smoothed k={}", cli.smooth));
     }
-    let mut all: Vec<Vec<Quality>> = vec![Vec::new(); names.len()];
+    let floors = 4;
+    let seeds: Vec<u64> = (1..=cli.seeds).collect();
+    // [detector][seed][server]; the floors learn nothing and have seed 1 only.
+    let mut all: Vec<Vec<Vec<Quality>>> = vec![vec![Vec::new(); seeds.len()]; names.len()];
     // Per architecture, raw then smoothed: test F1 at each rule's threshold, per server.
     let mut rule_f1: Vec<Vec<Vec<f64>>> = vec![Vec::new(); 2 * cli.archs.len()];
     let mut report = String::new();
     let _ = writeln!(
         report,
-        "# kubelstm on ASD: {} epochs, T={}, batch {}, seed 1\n",
-        cli.epochs, cli.sequence_length, cli.batch_size
+        "# kubelstm on ASD: {} epochs, T={}, batch {}, seeds 1..={}\n",
+        cli.epochs, cli.sequence_length, cli.batch_size, cli.seeds
     );
     for &k in &cli.servers {
         let train_csv = cli.data.join(format!("omi-{k}_train.csv"));
@@ -421,31 +464,38 @@ fn run(cli: &Cli) -> Result<(), String> {
         // Scores exist for rows that end a window; every detector is measured on those rows.
         let skip = cli.sequence_length - 1;
         let labels = &test.labels[skip..];
-        let mut qs: Vec<Quality> = Vec::new();
+        // [detector][seed]
+        let mut qs: Vec<Vec<Quality>> = Vec::new();
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(k as u64);
         let random: Vec<f64> = (0..labels.len()).map(|_| rng.random::<f64>()).collect();
-        qs.push(quality(labels, &random, None));
-        qs.push(quality(labels, &z_max(&train.rows, &test.rows)[skip..], None));
-        qs.push(quality(labels, &pca_residual(&train.rows, &test.rows)[skip..], None));
-        qs.push(quality(labels, &persistence(&train.rows, &test.rows)[skip..], None));
-        for arch in &cli.archs {
-            let dir = work.join(format!("omi-{k}-{arch}"));
-            std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-            let started = std::time::Instant::now();
-            let scored = train_and_score(cli, arch, &train_csv, &test_csv, &dir)?;
-            eprintln!("quality: omi-{k} {arch} trained and scored in {:.0} s", started.elapsed().as_secs_f64());
-            let smooth_test = smoothed(&scored.test, cli.smooth);
-            let smooth_validation = smoothed(&scored.validation, cli.smooth);
-            let smooth_threshold = Threshold::pot(&smooth_validation, 1e-4).map_or(f64::NAN, |t| t.value);
-            qs.push(quality(labels, &scored.test, Some(scored.threshold)));
-            qs.push(quality(labels, &scored.plain, None));
-            qs.push(quality(labels, &smooth_test, Some(smooth_threshold)));
-            let a = cli.archs.iter().position(|x| x == arch).unwrap_or(0);
-            let f1s = |scores: &[f64], validation: &[f64]| -> Vec<f64> {
-                rule_thresholds(validation).into_iter().map(|t| f1_at(labels, scores, t)).collect()
-            };
-            rule_f1[2 * a].push(f1s(&scored.test, &scored.validation));
-            rule_f1[2 * a + 1].push(f1s(&smooth_test, &smooth_validation));
+        qs.push(vec![quality(labels, &random, None)]);
+        qs.push(vec![quality(labels, &z_max(&train.rows, &test.rows)[skip..], None)]);
+        qs.push(vec![quality(labels, &pca_residual(&train.rows, &test.rows)[skip..], None)]);
+        qs.push(vec![quality(labels, &persistence(&train.rows, &test.rows)[skip..], None)]);
+        for (a, arch) in cli.archs.iter().enumerate() {
+            let (mut raw, mut plain, mut smooth) = (Vec::new(), Vec::new(), Vec::new());
+            for &seed in &seeds {
+                let dir = work.join(format!("omi-{k}-{arch}-seed{seed}"));
+                std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+                let started = std::time::Instant::now();
+                let scored = train_and_score(cli, arch, seed, &train_csv, &test_csv, &dir)?;
+                eprintln!(
+                    "quality: omi-{k} {arch} seed {seed} trained and scored in {:.0} s",
+                    started.elapsed().as_secs_f64()
+                );
+                let smooth_test = smoothed(&scored.test, cli.smooth);
+                let smooth_validation = smoothed(&scored.validation, cli.smooth);
+                let smooth_threshold = Threshold::pot(&smooth_validation, 1e-4).map_or(f64::NAN, |t| t.value);
+                raw.push(quality(labels, &scored.test, Some(scored.threshold)));
+                plain.push(quality(labels, &scored.plain, None));
+                smooth.push(quality(labels, &smooth_test, Some(smooth_threshold)));
+                let f1s = |scores: &[f64], validation: &[f64]| -> Vec<f64> {
+                    rule_thresholds(validation).into_iter().map(|t| f1_at(labels, scores, t)).collect()
+                };
+                rule_f1[2 * a].push(f1s(&scored.test, &scored.validation));
+                rule_f1[2 * a + 1].push(f1s(&smooth_test, &smooth_validation));
+            }
+            qs.extend([raw, plain, smooth]);
         }
         let _ = writeln!(
             report,
@@ -453,18 +503,24 @@ fn run(cli: &Cli) -> Result<(), String> {
             labels.len(),
             labels.iter().filter(|&&y| y == 1).count()
         );
-        for (i, q) in qs.iter().enumerate() {
-            let _ = writeln!(report, "{}", row(&names[i], q));
-            all[i].push(*q);
+        for (i, per_seed) in qs.iter().enumerate() {
+            let _ = writeln!(report, "{}", row(&names[i], &mean_of(per_seed)));
+            for (s, q) in per_seed.iter().enumerate() {
+                all[i][s].push(*q);
+            }
         }
         report.push('\n');
         print!("{}", report.split("## ").last().map(|s| format!("## {s}")).unwrap_or_default());
     }
-    let mut summary = format!("## Mean over {} servers\n\n{COLUMNS}\n{RULE}\n", cli.servers.len());
-    for (i, qs) in all.iter().enumerate() {
-        let _ = writeln!(summary, "{}", row(&names[i], &mean_of(qs)));
+    let over = if cli.seeds > 1 { format!(" (mean ± std over {} seeds)", cli.seeds) } else { String::new() };
+    let mut summary = format!("## Mean over {} servers{over}\n\n{COLUMNS}\n{RULE}\n", cli.servers.len());
+    for (i, per_seed) in all.iter().enumerate() {
+        // Each seed's mean over servers, then their spread.
+        let means: Vec<Quality> = per_seed.iter().filter(|s| !s.is_empty()).map(|s| mean_of(s)).collect();
+        let spread = (i >= floors && cli.seeds > 1).then(|| std_of(&means));
+        let _ = writeln!(summary, "{}", row_spread(&names[i], &mean_of(&means), spread.as_ref()));
     }
-    let _ = writeln!(summary, "\n## Test F1 at thresholds set on validation scores (mean over servers)\n");
+    let _ = writeln!(summary, "\n## Test F1 at thresholds set on validation scores (mean over servers and seeds)\n");
     let _ = writeln!(summary, "| detector | {} |\n|---|{}", RULES.join(" | "), "---:|".repeat(RULES.len()));
     for (i, per_server) in rule_f1.iter().enumerate() {
         let arch = &cli.archs[i / 2];
