@@ -4,8 +4,6 @@
 
 use std::sync::OnceLock;
 
-use image::codecs::png::PngEncoder;
-use image::{ExtendedColorType, ImageEncoder};
 use plotters::backend::RGBPixel;
 use plotters::coord::Shift;
 use plotters::element::ComposedElement;
@@ -73,10 +71,21 @@ pub(crate) fn render_png(chart: &str, (w, h): (u32, u32), draw: impl FnOnce(&Are
         draw(&area).map_err(|e| fail(&e))?;
         area.present().map_err(|e| fail(&e))?;
     }
+    encode_png(&rgb, w, h).map_err(|e| Error::data(format!("plot {chart}: PNG encoding failed: {e}")))
+}
+
+/// `rgb (h, w, 3)` as PNG: 8-bit RGB, fast deflate, adaptive filters — what `image`'s PNG
+/// encoder chose, so the charts' bytes did not change when it was dropped for `png` alone.
+fn encode_png(rgb: &[u8], w: u32, h: u32) -> std::result::Result<Vec<u8>, png::EncodingError> {
     let mut png = Vec::new();
-    PngEncoder::new(&mut png)
-        .write_image(&rgb, w, h, ExtendedColorType::Rgb8)
-        .map_err(|e| Error::data(format!("plot {chart}: PNG encoding failed: {e}")))?;
+    let mut encoder = png::Encoder::new(&mut png, w, h);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder.set_compression(png::Compression::Fast);
+    encoder.set_filter(png::Filter::Adaptive);
+    let mut writer = encoder.write_header()?;
+    writer.write_image_data(rgb)?;
+    writer.finish()?;
     Ok(png)
 }
 
@@ -190,6 +199,22 @@ pub(crate) fn fmt3(v: Option<f64>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn png_bytes_are_those_of_the_image_crates_encoder() {
+        use image::ImageEncoder;
+        let (w, h) = (37u32, 23u32);
+        let rgb: Vec<u8> = (0..w * h * 3).map(|i| ((i * 7919) % 251) as u8).collect();
+        let mut theirs = Vec::new();
+        image::codecs::png::PngEncoder::new(&mut theirs)
+            .write_image(&rgb, w, h, image::ExtendedColorType::Rgb8)
+            .unwrap();
+        assert_eq!(encode_png(&rgb, w, h).unwrap(), theirs);
+        let drawn = render_png("test", (120, 80), |area| area.fill(&RGBColor(255, 0, 0))).unwrap();
+        let decoded = image::load_from_memory(&drawn).unwrap().to_rgb8();
+        assert_eq!(decoded.dimensions(), (120, 80));
+        assert_eq!(decoded.get_pixel(60, 40).0, [255, 0, 0]);
+    }
 
     #[test]
     fn ranges_of_degenerate_data() {
