@@ -128,7 +128,11 @@ pub(crate) fn render(trace: &ScoreTrace<'_>, title: &str) -> Result<(Vec<u8>, Dr
             let segments = min_max_per_column(&ys, w as usize);
             let line = BLUE.stroke_width(1);
             chart
-                .draw_series(segments.iter().map(|s| PathElement::new(s.iter().map(|&(i, v)| (xs[i], v)).collect::<Vec<_>>(), line)))?
+                .draw_series(
+                    segments
+                        .iter()
+                        .map(|s| PathElement::new(s.iter().map(|&(i, v)| (xs[i], v)).collect::<Vec<_>>(), line)),
+                )?
                 .label(format!("anomaly score{floor_note}"))
                 .legend(|(x, y)| PathElement::new([(x, y), (x + 30, y)], BLUE.stroke_width(2)));
         } else {
@@ -150,11 +154,12 @@ pub(crate) fn render(trace: &ScoreTrace<'_>, title: &str) -> Result<(Vec<u8>, Dr
         }
 
         if !trace.incidents.is_empty() {
-            // A bar 10 px tall along the top edge.
+            // A bar 10 px tall along the bottom edge: the legend and a threshold above the axis
+            // sit at the top and would cover it there; the scores keep 5 % of padding above it.
             let bar = 10.0 * (hi - lo) / h.max(1) as f64;
             let spans = trace.incidents.iter().map(|&(a, b)| {
                 let (a, b) = (a.min(b) as f64, a.max(b) as f64);
-                Rectangle::new([(a.max(x_range.0), hi - bar), (b.min(x_range.1), hi)], PURPLE.filled())
+                Rectangle::new([(a.max(x_range.0), lo), (b.min(x_range.1), lo + bar)], PURPLE.filled())
             });
             chart
                 .draw_series(spans)?
@@ -164,7 +169,8 @@ pub(crate) fn render(trace: &ScoreTrace<'_>, title: &str) -> Result<(Vec<u8>, Dr
 
         if let Some(t) = threshold {
             let c = axis.coord(t);
-            let rule = if trace.threshold_rule.is_empty() { String::new() } else { format!(", {}", trace.threshold_rule) };
+            let rule =
+                if trace.threshold_rule.is_empty() { String::new() } else { format!(", {}", trace.threshold_rule) };
             let off = axis.clamped(t).map_or(String::new(), |side| format!(" — {side} the axis, drawn at its edge"));
             chart
                 .draw_series(DashedLineSeries::new([(x_range.0, c), (x_range.1, c)], 10, 6, RED.stroke_width(2)))?
@@ -183,7 +189,10 @@ pub(crate) fn render(trace: &ScoreTrace<'_>, title: &str) -> Result<(Vec<u8>, Dr
             .border_style(GREY)
             .draw()?;
         if !trace.scores.iter().any(|v| v.is_finite()) {
-            note_in_middle(&chart.plotting_area().strip_coord_spec(), if n == 0 { "no data" } else { "no finite scores" })?;
+            note_in_middle(
+                &chart.plotting_area().strip_coord_spec(),
+                if n == 0 { "no data" } else { "no finite scores" },
+            )?;
         }
         Ok(())
     })?;
@@ -239,7 +248,8 @@ pub(crate) fn labelled_spans(trace: &ScoreTrace<'_>, labels: &[u8]) -> Vec<(f64,
     by_series.sort_by_key(|&i| (trace.series[i], trace.times[i], i));
     let mut spans = Vec::new();
     for group in by_series.chunk_by(|&a, &b| trace.series[a] == trace.series[b]) {
-        let mut steps: Vec<i64> = group.windows(2).map(|p| trace.times[p[1]] - trace.times[p[0]]).filter(|&d| d > 0).collect();
+        let mut steps: Vec<i64> =
+            group.windows(2).map(|p| trace.times[p[1]] - trace.times[p[0]]).filter(|&d| d > 0).collect();
         steps.sort_unstable();
         let half = steps.get(steps.len() / 2).map_or(0.5, |&s| s as f64 / 2.0);
         for run in group.chunk_by(|&a, &b| labels[a] == labels[b]) {

@@ -23,7 +23,11 @@ fn heavy_tailed(n: usize) -> Vec<f64> {
             state ^= state >> 7;
             state ^= state << 17;
             let u = (state >> 11) as f64 / (1u64 << 53) as f64;
-            if i % 997 == 500 { 100.0 * (0.5 + u) } else { 1e-3 + 0.02 * u * u }
+            if i % 997 == 500 {
+                100.0 * (0.5 + u)
+            } else {
+                1e-3 + 0.02 * u * u
+            }
         })
         .collect()
 }
@@ -121,6 +125,44 @@ fn shading_covers_exactly_the_labelled_windows() {
 }
 
 #[test]
+fn incidents_are_marked_along_the_bottom_edge_exactly_where_they_are() {
+    let n = 1_000;
+    let times: Vec<i64> = (0..n as i64).map(|i| 1_700_000_000 + 60 * i).collect();
+    let series = vec![0u32; n];
+    let scores = vec![0.1; n];
+    let incidents = [(times[200], times[300]), (times[700], times[720])];
+    let mut t = trace(&times, &series, &scores, Some(0.5));
+    t.incidents = &incidents;
+    let (png, drawn) = render(&t, "incidents").unwrap();
+    let img = decode("unit_scores_incidents.png", &png);
+    let (xs, ys) = drawn.plot.clone();
+    let purple = [PURPLE.0, PURPLE.1, PURPLE.2];
+    // The bar's rows (10 px above the bottom edge), clear of the legend and of a threshold
+    // above the axis, both drawn at the top.
+    let rows = ys.end - 8..ys.end - 2;
+    let (x0, x1) = drawn.x_range;
+    let window_at = |px: i32| (x0 + (px - xs.start) as f64 / (xs.end - xs.start) as f64 * (x1 - x0) - x0) / 60.0;
+    let mut marked_columns = 0;
+    for px in xs.clone() {
+        let marked = rows.clone().all(|y| img.get_pixel(px as u32, y as u32).0 == purple);
+        let any = rows.clone().any(|y| img.get_pixel(px as u32, y as u32).0 == purple);
+        let w = window_at(px);
+        // Two windows (1.7 px) of slack for rounding at each end.
+        let inside = (202.0..298.0).contains(&w) || (702.0..718.0).contains(&w);
+        let outside = !(198.0..302.0).contains(&w) && !(698.0..722.0).contains(&w);
+        assert!(!inside || marked, "column {px} (window {w:.1}) is inside an incident");
+        assert!(!outside || !any, "column {px} (window {w:.1}) is outside every incident");
+        marked_columns += usize::from(marked);
+    }
+    assert!(marked_columns > 80, "{marked_columns}");
+    // Nothing is marked without incidents.
+    let (png, drawn) = render(&trace(&times, &series, &scores, Some(0.5)), "no_incidents").unwrap();
+    let img = decode("unit_scores_no_incidents.png", &png);
+    let bottom = drawn.plot.1.end - 4;
+    assert!(drawn.plot.0.clone().all(|x| img.get_pixel(x as u32, bottom as u32).0 != purple));
+}
+
+#[test]
 fn labelled_runs_are_per_pod_and_widened_by_half_a_step() {
     // Two pods interleaved, sampled every 60 s and every 120 s, one labelled window each.
     let times = [0, 0, 60, 120, 120, 240];
@@ -150,8 +192,12 @@ fn many_pods_draw_the_maximum_and_the_median_not_a_zigzag() {
     let (png, drawn) = render(&trace(&times, &series, &scores, None), "50 pods").unwrap();
     let img = decode("unit_scores_pods.png", &png);
     let (xs, ys) = drawn.plot.clone();
-    let blue_rows: Vec<i32> =
-        ys.clone().filter(|&y| (xs.start + (xs.end - xs.start) / 2..xs.end).any(|x| img.get_pixel(x as u32, y as u32).0 == BLUE_PX)).collect();
+    let blue_rows: Vec<i32> = ys
+        .clone()
+        .filter(|&y| {
+            (xs.start + (xs.end - xs.start) / 2..xs.end).any(|x| img.get_pixel(x as u32, y as u32).0 == BLUE_PX)
+        })
+        .collect();
     // The maximum: one straight blue line at 0.95, nothing between the two levels.
     assert!(!blue_rows.is_empty());
     assert!(blue_rows.iter().max().unwrap() - blue_rows.iter().min().unwrap() <= 2, "{blue_rows:?}");
