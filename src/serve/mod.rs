@@ -15,23 +15,25 @@
 //! when `model.json` changes, the model is loaded and checked again; a folder that fails to
 //! load is refused and the old model keeps serving.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
+mod follow;
 pub mod health;
 pub mod http;
+mod model_folder;
 
-use crate::artifacts::names::META_FILE;
-use crate::artifacts::{RunFolder, RunStatus};
 use crate::cli::Outcome;
 use crate::detect::batch::{load_for_scoring, score_dataset, BatchScorer};
 use crate::detect::output::Target;
 use crate::detect::{Format, Output, OutputOptions, ScoringModel};
 use crate::prometheus::{self, range, PrometheusArgs};
 use crate::{Error, Result};
+use follow::follow_file;
 use health::Health;
+use model_folder::{model_stamp, resolve_model_dir, ModelStamp};
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = "\
@@ -153,33 +155,6 @@ struct Scoring {
     output: Output,
     scorer: BatchScorer,
     stamp: ModelStamp,
-}
-
-/// What identifies the model on disk: the run folder chosen and its model.json's mtime.
-type ModelStamp = Option<(PathBuf, SystemTime)>;
-
-/// The run folder to serve: `path` itself when it holds a model, else its newest complete
-/// `run_*` folder (names sort by time).
-fn resolve_model_dir(path: &Path) -> PathBuf {
-    if path.join(META_FILE).exists() {
-        return path.to_path_buf();
-    }
-    let mut runs: Vec<PathBuf> = std::fs::read_dir(path)
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().starts_with("run_"))
-        .map(|e| e.path())
-        .filter(|d| matches!(RunFolder::status(d), Ok(Some(RunStatus::Complete))))
-        .collect();
-    runs.sort();
-    runs.pop().unwrap_or_else(|| path.to_path_buf())
-}
-
-fn model_stamp(path: &Path) -> ModelStamp {
-    let dir = resolve_model_dir(path);
-    let mtime = std::fs::metadata(dir.join(META_FILE)).and_then(|m| m.modified()).ok()?;
-    Some((dir, mtime))
 }
 
 fn load_scoring(args: &Args, settings: &Settings) -> Result<Scoring> {
@@ -330,84 +305,11 @@ fn wait_for_term(term: &AtomicBool, puller: &std::thread::JoinHandle<()>, quiet:
     Ok(Outcome::Success)
 }
 
-/// `--data FILE --follow`: the streaming scorer of `detect --follow`, publishing after every
-/// batch of rows (and every second while the file waits). Ready while windows keep arriving.
-fn follow_file(
-    file: std::fs::File,
-    path: &Path,
-    scoring: Scoring,
-    mut health: Health,
-    published: &Mutex<Published>,
-    settings: &Settings,
-    stop: Arc<AtomicBool>,
-) -> Result<()> {
-    use crate::detect::follow::{spawn_reader, ChannelReader};
-    use crate::detect::stream::{run_stream, ScoreBatcher, StreamSettings, StreamSink};
-    use std::cell::RefCell;
-    let Scoring { model, output, .. } = scoring;
-    let explain = output.options().top_features > 0;
-    let per_worker = crate::detect::batch::DEFAULT_PER_WORKER;
-    let batcher = ScoreBatcher::new(&model, settings.threads, per_worker * settings.threads, explain)?;
-    let out = crate::detect::Smoothed::new(output, model.smooth_windows());
-    let sink = RefCell::new(StreamSink { batcher, out });
-    let rx = spawn_reader(Box::new(file), true, stop);
-    let mut last_windows = 0;
-    let mut last_change = Instant::now();
-    let reader = ChannelReader::new(rx, || {
-        let mut s = sink.borrow_mut();
-        s.idle().map_err(|e| std::io::Error::other(e.to_string()))?;
-        let windows = s.out.inner_mut().windows;
-        if windows > last_windows {
-            health.pulled(windows - last_windows, last_change.elapsed());
-            last_windows = windows;
-            last_change = Instant::now();
-            if let Ok(mut p) = published.lock() {
-                p.last_success = Some(last_change);
-            }
-        }
-        let text = Arc::new(health.render(s.out.inner_mut()));
-        if let Ok(mut p) = published.lock() {
-            p.metrics = text;
-        }
-        Ok(())
-    });
-    let stream_settings = StreamSettings { skip_bad_rows: true, explain, evict_after: Some(settings.evict_after) };
-    run_stream(reader, &path.display().to_string(), &model, stream_settings, &sink)?;
-    Ok(())
-}
-
 fn error_kind(e: &Error) -> &'static str {
     match e {
         Error::Prometheus { .. } => "prometheus",
         Error::Input { .. } | Error::Schema { .. } | Error::Data(_) => "data",
         Error::Io { .. } => "io",
         _ => "other",
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_folder_of_runs_serves_its_newest_complete_run() {
-        let dir = tempfile::tempdir().unwrap();
-        let run = |name: &str, status: Option<&str>| {
-            let d = dir.path().join(name);
-            std::fs::create_dir(&d).unwrap();
-            std::fs::write(d.join(META_FILE), "{}").unwrap();
-            if let Some(s) = status {
-                let text = format!("{{\"status\":\"{s}\",\"finished_unix\":0,\"message\":\"\"}}");
-                std::fs::write(d.join(crate::artifacts::STATUS_FILE), text).unwrap();
-            }
-            d
-        };
-        let old = run("run_20261101_000000", Some("complete"));
-        assert_eq!(resolve_model_dir(dir.path()), old);
-        let new = run("run_20261108_000000", Some("complete"));
-        run("run_20261115_000000", None); // still training
-        run("run_20261116_000000", Some("diverged"));
-        assert_eq!(resolve_model_dir(dir.path()), new);
-        assert_eq!(resolve_model_dir(&new), new, "a run folder is itself");
     }
 }
