@@ -16,7 +16,7 @@ use crate::detect::batch::{load_files_for_scoring, load_for_scoring, score_datas
 use crate::detect::follow::{spawn_reader, ChannelReader, FollowedFile};
 use crate::detect::output::Target;
 use crate::detect::stream::{run_stream, ScoreBatcher, StreamSettings, StreamSink};
-use crate::detect::{EventOptions, EventSink, Smoothed, WindowSink, DEFAULT_MERGE_GAP};
+use crate::detect::{EventSink, Smoothed, WindowSink, DEFAULT_MERGE_GAP};
 use crate::detect::{Format, Output, OutputOptions, ScoringModel};
 use crate::prometheus::{self, PrometheusArgs};
 use crate::{Error, Result};
@@ -232,33 +232,23 @@ pub fn run(args: Args) -> Result<Outcome> {
     };
     let evict_after = args.follow.then_some(settings.evict_after);
     let key_names = key_names(&model, &settings);
+    let opts = OutputOptions {
+        format: args.format,
+        threshold,
+        merge_gap: args.merge_gap.unwrap_or(DEFAULT_MERGE_GAP),
+        top_features,
+        feature_names: model.feature_names().to_vec(),
+        key_names: key_names.clone(),
+        has_time: model.has_time(),
+        horizon: model.horizon(),
+        evict_after,
+    };
     let (pods, problems, interrupted, (windows, anomalies), incidents) = if args.events {
-        let opts = EventOptions {
-            format: args.format,
-            threshold,
-            merge_gap: args.merge_gap.unwrap_or(DEFAULT_MERGE_GAP),
-            top_features,
-            feature_names: model.feature_names().to_vec(),
-            key_names: key_names.clone(),
-            has_time: model.has_time(),
-            close_after: evict_after,
-        };
         let d = drive(&args, &settings, &model, explain, EventSink::new(opts, &target)?)?;
         let (counts, written) = (d.out.counts(), d.out.written);
         d.out.finish()?;
         (d.pods, d.problems, d.interrupted, counts, Some(written))
     } else {
-        let opts = OutputOptions {
-            format: args.format,
-            threshold,
-            merge_gap: args.merge_gap.unwrap_or(DEFAULT_MERGE_GAP),
-            top_features,
-            feature_names: model.feature_names().to_vec(),
-            key_names: key_names.clone(),
-            has_time: model.has_time(),
-            horizon: model.horizon(),
-            evict_after,
-        };
         let d = drive(&args, &settings, &model, explain, Output::new(opts, target)?)?;
         let counts = d.out.counts();
         d.out.finish()?;

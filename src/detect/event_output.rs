@@ -22,30 +22,17 @@ use super::model::key_parts;
 use super::output::csv::{push_field, push_row};
 use super::output::destination::Destination;
 use super::output::jsonl::{json_string, push_json_number};
-use super::output::{Format, Scored, Target};
+use super::output::{Format, OutputOptions, Scored, Target};
 use super::sink::WindowSink;
 use crate::data::time::push_rfc3339;
 use crate::{Error, Result};
 
-/// What the incident writer needs to know.
-#[derive(Clone, Debug)]
-pub struct EventOptions {
-    pub format: Format,
-    pub threshold: f64,
-    pub merge_gap: usize,
-    pub top_features: usize,
-    /// `(F,)` the model's feature names.
-    pub feature_names: Vec<String>,
-    pub key_names: Vec<String>,
-    pub has_time: bool,
-    /// With `--follow`: close a pod's incident once the newest window is this far past its last.
-    pub close_after: Option<i64>,
-}
-
 /// Incidents out of scored windows, in one format.
 pub struct EventSink {
     incidents: Incidents,
-    opts: EventOptions,
+    /// The window writer's options; `evict_after` (with `--follow`) closes a pod's incident
+    /// once the newest window is that far past its last.
+    opts: OutputOptions,
     /// Holds the CSV header back until the first incident or a successful end: a run that
     /// fails leaves no header-only output.
     dest: Destination,
@@ -56,7 +43,7 @@ pub struct EventSink {
 }
 
 impl EventSink {
-    pub fn new(opts: EventOptions, target: &Target) -> Result<EventSink> {
+    pub fn new(opts: OutputOptions, target: &Target) -> Result<EventSink> {
         if opts.format == Format::Prometheus {
             return Err(Error::config(
                 "--events writes one record per incident: use --format csv or jsonl (the prometheus format \
@@ -226,7 +213,7 @@ impl WindowSink for EventSink {
     }
 
     fn idle(&mut self) -> Result<()> {
-        if let Some(after) = self.opts.close_after {
+        if let Some(after) = self.opts.evict_after {
             for i in self.incidents.close_silent(self.newest, after) {
                 self.write_incident(&i)?;
             }
@@ -244,7 +231,7 @@ mod tests {
     use super::*;
 
     fn sink(format: Format, has_time: bool) -> EventSink {
-        let opts = EventOptions {
+        let opts = OutputOptions {
             format,
             threshold: 0.5,
             merge_gap: 0,
@@ -252,7 +239,8 @@ mod tests {
             feature_names: vec!["cpu".into(), "mem, MB".into()],
             key_names: vec!["host".into()],
             has_time,
-            close_after: None,
+            horizon: crate::detect::model::Horizon::NextSample,
+            evict_after: None,
         };
         EventSink::new(opts, &Target::Memory).unwrap()
     }
@@ -300,7 +288,7 @@ mod tests {
     #[test]
     fn prometheus_is_refused() {
         let opts = sink(Format::Csv, true).opts.clone();
-        let e = EventSink::new(EventOptions { format: Format::Prometheus, ..opts }, &Target::Memory).err().unwrap();
+        let e = EventSink::new(OutputOptions { format: Format::Prometheus, ..opts }, &Target::Memory).err().unwrap();
         assert!(e.to_string().contains("csv or jsonl"), "{e}");
     }
 }

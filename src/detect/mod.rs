@@ -59,7 +59,7 @@ pub mod smoothing;
 pub mod stream;
 
 pub use batch::BatchScorer;
-pub use event_output::{EventOptions, EventSink};
+pub use event_output::EventSink;
 pub use fuzz::fuzz_stream;
 pub use incidents::{Incident, Incidents, DEFAULT_MERGE_GAP};
 pub use model::{Horizon, ScoringModel};

@@ -1,3 +1,5 @@
+use std::ops::Range;
+
 use image::RgbImage;
 
 use super::*;
@@ -90,6 +92,19 @@ fn a_threshold_far_above_the_scores_is_drawn_on_the_top_edge() {
     assert!(red > 200, "{red}");
 }
 
+/// For each column of the plot: the window it shows (fractional, 60 s windows from `t0`) and
+/// whether all and whether any of `rows` in it have `colour`.
+fn columns(img: &RgbImage, drawn: &Drawn, t0: i64, rows: Range<i32>, colour: [u8; 3]) -> Vec<(f64, bool, bool)> {
+    let (xs, (x0, x1)) = (drawn.plot.0.clone(), drawn.x_range);
+    xs.clone()
+        .map(|px| {
+            let t = x0 + (px - xs.start) as f64 / (xs.end - xs.start) as f64 * (x1 - x0);
+            let is = |y: i32| img.get_pixel(px as u32, y as u32).0 == colour;
+            ((t - t0 as f64) / 60.0, rows.clone().all(is), rows.clone().any(is))
+        })
+        .collect()
+}
+
 #[test]
 fn shading_covers_exactly_the_labelled_windows() {
     let n = 1_000;
@@ -102,23 +117,16 @@ fn shading_covers_exactly_the_labelled_windows() {
     t.labels = Some(&labels);
     let (png, drawn) = render(&t, "labels").unwrap();
     let img = decode("unit_scores_labels.png", &png);
-    let (xs, ys) = drawn.plot.clone();
+    let ys = drawn.plot.1.clone();
     // Rows below the legend and above the score line.
     let rows = ys.start + (ys.end - ys.start) * 2 / 5..ys.start + (ys.end - ys.start) * 3 / 5;
-    let (x0, x1) = drawn.x_range;
-    let window_at = |px: i32| {
-        let t = x0 + (px - xs.start) as f64 / (xs.end - xs.start) as f64 * (x1 - x0);
-        (t - times[0] as f64) / 60.0 // fractional window index
-    };
     let mut shaded_columns = 0;
-    for px in xs.clone() {
-        let shaded = rows.clone().any(|y| img.get_pixel(px as u32, y as u32).0 == [SHADE.0, SHADE.1, SHADE.2]);
-        let w = window_at(px);
+    for (w, _, shaded) in columns(&img, &drawn, times[0], rows, [SHADE.0, SHADE.1, SHADE.2]) {
         // Spans 199.5..299.5 and 699.5..719.5 windows; 3 windows (2.6 px) of slack for rounding.
         let inside = (202.5..296.5).contains(&w) || (702.5..716.5).contains(&w);
         let outside = !(196.5..302.5).contains(&w) && !(696.5..722.5).contains(&w);
-        assert!(!inside || shaded, "column {px} (window {w:.1}) should be shaded");
-        assert!(!outside || !shaded, "column {px} (window {w:.1}) should not be shaded");
+        assert!(!inside || shaded, "window {w:.1} should be shaded");
+        assert!(!outside || !shaded, "window {w:.1} should not be shaded");
         shaded_columns += usize::from(shaded);
     }
     assert!(shaded_columns > 80, "{shaded_columns}");
@@ -135,23 +143,17 @@ fn incidents_are_marked_along_the_bottom_edge_exactly_where_they_are() {
     t.incidents = &incidents;
     let (png, drawn) = render(&t, "incidents").unwrap();
     let img = decode("unit_scores_incidents.png", &png);
-    let (xs, ys) = drawn.plot.clone();
+    let ys = drawn.plot.1.clone();
     let purple = [PURPLE.0, PURPLE.1, PURPLE.2];
     // The bar's rows (10 px above the bottom edge), clear of the legend and of a threshold
     // above the axis, both drawn at the top.
-    let rows = ys.end - 8..ys.end - 2;
-    let (x0, x1) = drawn.x_range;
-    let window_at = |px: i32| (x0 + (px - xs.start) as f64 / (xs.end - xs.start) as f64 * (x1 - x0) - x0) / 60.0;
     let mut marked_columns = 0;
-    for px in xs.clone() {
-        let marked = rows.clone().all(|y| img.get_pixel(px as u32, y as u32).0 == purple);
-        let any = rows.clone().any(|y| img.get_pixel(px as u32, y as u32).0 == purple);
-        let w = window_at(px);
+    for (w, marked, any) in columns(&img, &drawn, times[0], ys.end - 8..ys.end - 2, purple) {
         // Two windows (1.7 px) of slack for rounding at each end.
         let inside = (202.0..298.0).contains(&w) || (702.0..718.0).contains(&w);
         let outside = !(198.0..302.0).contains(&w) && !(698.0..722.0).contains(&w);
-        assert!(!inside || marked, "column {px} (window {w:.1}) is inside an incident");
-        assert!(!outside || !any, "column {px} (window {w:.1}) is outside every incident");
+        assert!(!inside || marked, "window {w:.1} is inside an incident");
+        assert!(!outside || !any, "window {w:.1} is outside every incident");
         marked_columns += usize::from(marked);
     }
     assert!(marked_columns > 80, "{marked_columns}");
