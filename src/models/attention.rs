@@ -8,6 +8,7 @@ use crate::nn::{resize, AttentionCache, BiLstm, BiLstmCache, Dropout, LstmOutput
 use crate::params::ParamLayout;
 use crate::Float;
 
+use super::architecture::{Architecture, ArchitectureCache};
 use super::head::{Head, HeadCache};
 use super::{dropout_backward, dropout_forward, zeroed, DropoutSeed, ModelConfig};
 
@@ -43,24 +44,24 @@ pub struct Cache<F> {
     d_h1: Vec<F>,
 }
 
-impl<F: Float> Cache<F> {
-    pub fn set_parallel_directions(&mut self, parallel: bool) {
+impl<F: Float> ArchitectureCache<F> for Cache<F> {
+    fn set_parallel_directions(&mut self, parallel: bool) {
         self.l1.set_parallel_directions(parallel);
         self.l2.set_parallel_directions(parallel);
     }
 
-    pub fn set_weights_generation(&mut self, generation: Option<u64>) {
+    fn set_weights_generation(&mut self, generation: Option<u64>) {
         self.l1.set_weights_generation(generation);
         self.l2.set_weights_generation(generation);
     }
 
-    pub fn set_input_gradients_only(&mut self, on: bool) {
+    fn set_input_gradients_only(&mut self, on: bool) {
         self.l1.set_input_gradients_only(on);
         self.l2.set_input_gradients_only(on);
     }
 
-    pub fn head(&self) -> &HeadCache<F> {
-        &self.head
+    fn head(&self) -> Option<&HeadCache<F>> {
+        Some(&self.head)
     }
 }
 
@@ -75,14 +76,18 @@ impl AttentionModel {
             head: Head::new(layout, 2 * h2, cfg.dense, cfg.head_outputs(), cfg.dropout_head, 3),
         }
     }
+}
 
-    pub fn init<F: Float>(&self, p: &mut [F], rng: &mut impl Rng) {
+impl Architecture for AttentionModel {
+    type Cache<F: Float> = Cache<F>;
+
+    fn init<F: Float>(&self, p: &mut [F], rng: &mut impl Rng) {
         self.l1.init(p, rng);
         self.l2.init(p, rng);
         self.head.init(p, rng);
     }
 
-    pub fn forward<'c, F: Float>(
+    fn forward<'c, F: Float>(
         &self,
         c: &'c mut Cache<F>,
         x: &[F],
@@ -107,15 +112,7 @@ impl AttentionModel {
         &c.head.out
     }
 
-    pub fn backward<F: Float>(
-        &self,
-        c: &mut Cache<F>,
-        g: &mut [F],
-        p: &[F],
-        x: &[F],
-        d_out: &[F],
-        dx: Option<&mut [F]>,
-    ) {
+    fn backward<F: Float>(&self, c: &mut Cache<F>, g: &mut [F], p: &[F], x: &[F], d_out: &[F], dx: Option<&mut [F]>) {
         let (steps, batch) = (c.steps, c.batch);
         let (d, h2) = (2 * self.l1.hidden(), self.l2.hidden());
         let applied1 = c.dropped && self.drop1.rate > 0.0;

@@ -10,11 +10,15 @@
 use rand::Rng;
 
 use crate::nn::repeat::{repeat_backward, repeat_forward};
-use crate::nn::{resize, window_error_backward, window_error_forward, BiLstm, BiLstmCache, Dense, ErrorShape, LstmOutput};
+use crate::nn::{
+    resize, window_error_backward, window_error_forward, BiLstm, BiLstmCache, Dense, ErrorShape, LstmOutput,
+};
 use crate::params::ParamLayout;
 use crate::Float;
 
-use super::{zeroed, ModelConfig, Objective};
+use super::architecture::{Architecture, ArchitectureCache};
+use super::head::HeadCache;
+use super::{zeroed, DropoutSeed, ModelConfig, Objective};
 
 #[derive(Clone, Debug)]
 pub struct Autoencoder {
@@ -52,28 +56,35 @@ pub struct Cache<F> {
     d_h1: Vec<F>,
 }
 
-impl<F: Float> Cache<F> {
-    pub fn set_parallel_directions(&mut self, parallel: bool) {
+impl<F: Float> ArchitectureCache<F> for Cache<F> {
+    fn set_parallel_directions(&mut self, parallel: bool) {
         self.e1.set_parallel_directions(parallel);
         self.e2.set_parallel_directions(parallel);
         self.d1.set_parallel_directions(parallel);
         self.d2.set_parallel_directions(parallel);
     }
 
-    pub fn set_weights_generation(&mut self, generation: Option<u64>) {
+    fn set_weights_generation(&mut self, generation: Option<u64>) {
         self.e1.set_weights_generation(generation);
         self.e2.set_weights_generation(generation);
         self.d1.set_weights_generation(generation);
         self.d2.set_weights_generation(generation);
     }
 
-    pub fn set_input_gradients_only(&mut self, on: bool) {
+    fn set_input_gradients_only(&mut self, on: bool) {
         self.e1.set_input_gradients_only(on);
         self.e2.set_input_gradients_only(on);
         self.d1.set_input_gradients_only(on);
         self.d2.set_input_gradients_only(on);
     }
 
+    /// The autoencoder has no dense head.
+    fn head(&self) -> Option<&HeadCache<F>> {
+        None
+    }
+}
+
+impl<F: Float> Cache<F> {
     /// The reconstruction `(T, B, F)` of the last forward pass.
     pub fn reconstruction(&self) -> &[F] {
         &self.recon
@@ -100,8 +111,12 @@ impl Autoencoder {
             error_weights: cfg.error_weights.clone().filter(|_| cfg.objective == Objective::Reconstruction),
         }
     }
+}
 
-    pub fn init<F: Float>(&self, p: &mut [F], rng: &mut impl Rng) {
+impl Architecture for Autoencoder {
+    type Cache<F: Float> = Cache<F>;
+
+    fn init<F: Float>(&self, p: &mut [F], rng: &mut impl Rng) {
         for l in [&self.e1, &self.e2, &self.d1, &self.d2] {
             l.init(p, rng);
         }
@@ -111,7 +126,16 @@ impl Autoencoder {
         }
     }
 
-    pub fn forward<'c, F: Float>(&self, c: &'c mut Cache<F>, x: &[F], p: &[F], steps: usize, batch: usize) -> &'c [F] {
+    /// No dropout in the autoencoder (as in the original): `_dropout` is ignored.
+    fn forward<'c, F: Float>(
+        &self,
+        c: &'c mut Cache<F>,
+        x: &[F],
+        p: &[F],
+        steps: usize,
+        batch: usize,
+        _dropout: Option<DropoutSeed>,
+    ) -> &'c [F] {
         c.steps = steps;
         c.batch = batch;
         self.e1.forward(&mut c.e1, x, p, steps, batch, LstmOutput::Sequence);
@@ -136,7 +160,7 @@ impl Autoencoder {
         }
     }
 
-    pub fn backward<F: Float>(
+    fn backward<F: Float>(
         &self,
         c: &mut Cache<F>,
         g: &mut [F],

@@ -17,6 +17,11 @@
 //! from the `T − 1` rows before it. A forecaster is a classifier's layers with the head ending
 //! in `Dense(F)` instead of `Dense(1)`. [`Model::score`] maps outputs to scores.
 //! Widths are configurable so tests and `gradcheck` can run the models small.
+//!
+//! Each architecture is one file implementing [`Architecture`] (its layers, initialisation,
+//! forward and backward side by side) with a cache implementing [`ArchitectureCache`];
+//! [`Model`] dispatches to them in one place (the macros of [`architecture`]), and a
+//! forecaster's error (`forecast.rs`) wraps any of them.
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -27,6 +32,7 @@ use crate::nn::{resize, Dropout};
 use crate::params::ParamLayout;
 use crate::{Error, Float, Result};
 
+pub mod architecture;
 pub mod attention;
 pub mod autoencoder;
 pub mod bidirectional;
@@ -34,6 +40,8 @@ mod forecast;
 pub mod head;
 pub mod standard;
 
+use architecture::{with_arch, with_cache, with_net};
+pub use architecture::{Architecture, ArchitectureCache};
 pub use attention::AttentionModel;
 pub use autoencoder::Autoencoder;
 pub use bidirectional::Bidirectional;
@@ -308,47 +316,27 @@ impl<F: Float> Workspace<F> {
     /// [`Weights`](crate::params::Weights)); layers then keep their transposed weights while
     /// it stays the same. `None` (the default) rebuilds them every pass.
     pub fn set_weights_generation(&mut self, generation: Option<u64>) {
-        match &mut self.net {
-            NetCache::Standard(c) => c.set_weights_generation(generation),
-            NetCache::Bidirectional(c) => c.set_weights_generation(generation),
-            NetCache::Attention(c) => c.set_weights_generation(generation),
-            NetCache::Autoencoder(c) => c.set_weights_generation(generation),
-        }
+        with_cache!(&mut self.net, |c| c.set_weights_generation(generation))
     }
 
     /// Makes [`Model::backward`] skip the LSTM layers' weight and bias gradients (the bulk of
     /// its work) when only the gradient of the input is wanted; the parameter gradients it
     /// returns are then incomplete.
     pub fn set_input_gradients_only(&mut self, on: bool) {
-        match &mut self.net {
-            NetCache::Standard(c) => c.set_input_gradients_only(on),
-            NetCache::Bidirectional(c) => c.set_input_gradients_only(on),
-            NetCache::Attention(c) => c.set_input_gradients_only(on),
-            NetCache::Autoencoder(c) => c.set_input_gradients_only(on),
-        }
+        with_cache!(&mut self.net, |c| c.set_input_gradients_only(on))
     }
 
     /// Lets bidirectional layers run their two directions on two threads in the forward
     /// pass (see [`crate::nn::BiLstmCache::set_parallel_directions`]).
     pub fn set_parallel_directions(&mut self, parallel: bool) {
-        match &mut self.net {
-            NetCache::Standard(_) => {}
-            NetCache::Bidirectional(c) => c.set_parallel_directions(parallel),
-            NetCache::Attention(c) => c.set_parallel_directions(parallel),
-            NetCache::Autoencoder(c) => c.set_parallel_directions(parallel),
-        }
+        with_cache!(&mut self.net, |c| c.set_parallel_directions(parallel))
     }
 }
 
 impl<F: Float> NetCache<F> {
     /// The head's outputs `(B, K)` of the last forward pass (`None` for the autoencoder).
     fn head_out(&self) -> Option<&[F]> {
-        match self {
-            NetCache::Standard(c) => Some(&c.head().out),
-            NetCache::Bidirectional(c) => Some(&c.head().out),
-            NetCache::Attention(c) => Some(&c.head().out),
-            NetCache::Autoencoder(_) => None,
-        }
+        with_cache!(self, |c| c.head().map(|h| h.out.as_slice()))
     }
 }
 
@@ -376,12 +364,7 @@ impl Model {
     pub fn init_params<F: Float>(&self, seed: u64) -> Vec<F> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut p = self.layout.zeros();
-        match &self.net {
-            Net::Standard(m) => m.init(&mut p, &mut rng),
-            Net::Bidirectional(m) => m.init(&mut p, &mut rng),
-            Net::Attention(m) => m.init(&mut p, &mut rng),
-            Net::Autoencoder(m) => m.init(&mut p, &mut rng),
-        }
+        with_arch!(&self.net, |m| m.init(&mut p, &mut rng));
         p
     }
 
@@ -428,13 +411,7 @@ impl Model {
         batch: usize,
         dropout: Option<DropoutSeed>,
     ) -> &'w [F] {
-        match (&self.net, net) {
-            (Net::Standard(m), NetCache::Standard(c)) => m.forward(c, x, p, steps, batch, dropout),
-            (Net::Bidirectional(m), NetCache::Bidirectional(c)) => m.forward(c, x, p, steps, batch, dropout),
-            (Net::Attention(m), NetCache::Attention(c)) => m.forward(c, x, p, steps, batch, dropout),
-            (Net::Autoencoder(m), NetCache::Autoencoder(c)) => m.forward(c, x, p, steps, batch),
-            _ => panic!("workspace belongs to another architecture"),
-        }
+        with_net!(&self.net, net, |m, c| m.forward(c, x, p, steps, batch, dropout))
     }
 
     /// Backward pass from `d_out (B)`, the gradient of the loss with respect to the outputs
@@ -481,13 +458,7 @@ impl Model {
         d_out: &[F],
         dx: Option<&mut [F]>,
     ) {
-        match (&self.net, net) {
-            (Net::Standard(m), NetCache::Standard(c)) => m.backward(c, g, p, x, d_out, dx),
-            (Net::Bidirectional(m), NetCache::Bidirectional(c)) => m.backward(c, g, p, x, d_out, dx),
-            (Net::Attention(m), NetCache::Attention(c)) => m.backward(c, g, p, x, d_out, dx),
-            (Net::Autoencoder(m), NetCache::Autoencoder(c)) => m.backward(c, g, p, x, d_out, dx),
-            _ => panic!("workspace belongs to another architecture"),
-        }
+        with_net!(&self.net, net, |m, c| m.backward(c, g, p, x, d_out, dx))
     }
 
     /// Anomaly score from an output: σ(logit) for classifiers, the error itself otherwise.
@@ -501,12 +472,7 @@ impl Model {
     /// Which ReLU units of the last forward pass were active: a gradient check compares it
     /// across its stencil to detect a crossed kink.
     pub fn relu_pattern<F: Float>(&self, ws: &Workspace<F>) -> Vec<bool> {
-        match &ws.net {
-            NetCache::Standard(c) => c.head().relu_pattern(),
-            NetCache::Bidirectional(c) => c.head().relu_pattern(),
-            NetCache::Attention(c) => c.head().relu_pattern(),
-            NetCache::Autoencoder(_) => Vec::new(),
-        }
+        with_cache!(&ws.net, |c| c.head().map_or_else(Vec::new, |h| h.relu_pattern()))
     }
 
     /// The autoencoder's reconstruction `(T, B, F)` from the last forward pass.

@@ -7,6 +7,7 @@ use crate::nn::{Dropout, Lstm, LstmCache, LstmOutput};
 use crate::params::ParamLayout;
 use crate::Float;
 
+use super::architecture::{Architecture, ArchitectureCache};
 use super::head::{Head, HeadCache};
 use super::{dropout_backward, dropout_forward, zeroed, DropoutSeed, ModelConfig};
 
@@ -37,19 +38,19 @@ pub struct Cache<F> {
     d_h1: Vec<F>,  // (T, B, H1)
 }
 
-impl<F: Float> Cache<F> {
-    pub fn set_weights_generation(&mut self, generation: Option<u64>) {
+impl<F: Float> ArchitectureCache<F> for Cache<F> {
+    fn set_weights_generation(&mut self, generation: Option<u64>) {
         self.l1.set_weights_generation(generation);
         self.l2.set_weights_generation(generation);
     }
 
-    pub fn set_input_gradients_only(&mut self, on: bool) {
+    fn set_input_gradients_only(&mut self, on: bool) {
         self.l1.set_input_gradients_only(on);
         self.l2.set_input_gradients_only(on);
     }
 
-    pub fn head(&self) -> &HeadCache<F> {
-        &self.head
+    fn head(&self) -> Option<&HeadCache<F>> {
+        Some(&self.head)
     }
 }
 
@@ -64,14 +65,18 @@ impl Standard {
             head: Head::new(layout, h2, cfg.dense, cfg.head_outputs(), cfg.dropout_head, 3),
         }
     }
+}
 
-    pub fn init<F: Float>(&self, p: &mut [F], rng: &mut impl Rng) {
+impl Architecture for Standard {
+    type Cache<F: Float> = Cache<F>;
+
+    fn init<F: Float>(&self, p: &mut [F], rng: &mut impl Rng) {
         self.l1.init(p, rng);
         self.l2.init(p, rng);
         self.head.init(p, rng);
     }
 
-    pub fn forward<'c, F: Float>(
+    fn forward<'c, F: Float>(
         &self,
         c: &'c mut Cache<F>,
         x: &[F],
@@ -91,15 +96,7 @@ impl Standard {
         &c.head.out
     }
 
-    pub fn backward<F: Float>(
-        &self,
-        c: &mut Cache<F>,
-        g: &mut [F],
-        p: &[F],
-        x: &[F],
-        d_out: &[F],
-        dx: Option<&mut [F]>,
-    ) {
+    fn backward<F: Float>(&self, c: &mut Cache<F>, g: &mut [F], p: &[F], x: &[F], d_out: &[F], dx: Option<&mut [F]>) {
         let (steps, batch) = (c.steps, c.batch);
         let (h1, h2) = (self.l1.hidden, self.l2.hidden);
         let applied1 = c.dropped && self.drop1.rate > 0.0;
