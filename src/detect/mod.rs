@@ -46,6 +46,7 @@
 //! closes. Both are [`WindowSink`]s, so the drivers do not know which they feed.
 
 pub mod batch;
+pub mod batcher;
 pub mod columns;
 pub mod event_output;
 pub mod follow;
