@@ -28,6 +28,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub mod client;
+mod grid;
 pub mod pull;
 pub mod queries;
 pub mod range;
