@@ -6,7 +6,7 @@
 use rand::Rng;
 
 use super::head::HeadCache;
-use super::DropoutSeed;
+use super::{DropoutSeed, LayerSummary, ModelConfig, ParamCount};
 use crate::Float;
 
 /// One architecture's layers. Every pass maps a time-major batch `x (T, B, F)` to one output
@@ -40,6 +40,9 @@ pub trait Architecture {
         d_out: &[F],
         dx: Option<&mut [F]>,
     );
+
+    /// Its layers after the input, for `inspect`: name, output shape, parameter count.
+    fn summary(&self, cfg: &ModelConfig, count: &ParamCount<'_>) -> Vec<LayerSummary>;
 }
 
 /// The settings every architecture's cache takes, and what the model reads back from it.

@@ -10,7 +10,9 @@ use crate::Float;
 
 use super::architecture::{Architecture, ArchitectureCache};
 use super::head::{Head, HeadCache};
-use super::{dropout_backward, dropout_forward, zeroed, DropoutSeed, ModelConfig};
+use super::{
+    dropout_backward, dropout_forward, steps_read, zeroed, DropoutSeed, LayerSummary, ModelConfig, ParamCount,
+};
 
 #[derive(Clone, Debug)]
 pub struct AttentionModel {
@@ -134,5 +136,19 @@ impl Architecture for AttentionModel {
         SelfAttention::backward(&mut c.d_h1d, &mut c.attention, &c.d_att, h1d, steps, batch);
         dropout_backward(&mut c.d_h1, &c.d_h1d, &c.mask1, applied1);
         self.l1.backward(dx, g, &mut c.l1, &c.d_h1, LstmOutput::Sequence, x, p);
+    }
+
+    fn summary(&self, cfg: &ModelConfig, count: &ParamCount<'_>) -> Vec<LayerSummary> {
+        let ([a, b], t, row) = (cfg.lstm, steps_read(cfg), LayerSummary::new);
+        let mut rows = vec![
+            row("l1", "BiLSTM", format!("(B, {t}, {})", 2 * a), count.of("l1")),
+            row("drop1", "Dropout", format!("(B, {t}, {})", 2 * a), 0),
+            row("attention", "Attention(dot)", format!("(B, {t}, {})", 2 * a), 0),
+            row("concat", "Concatenate", format!("(B, {t}, {})", 4 * a), 0),
+            row("l2", "BiLSTM(last)", format!("(B, {})", 2 * b), count.of("l2")),
+            row("drop2", "Dropout", format!("(B, {})", 2 * b), 0),
+        ];
+        rows.extend(Head::summary(cfg, count));
+        rows
     }
 }

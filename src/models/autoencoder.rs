@@ -18,7 +18,7 @@ use crate::Float;
 
 use super::architecture::{Architecture, ArchitectureCache};
 use super::head::HeadCache;
-use super::{zeroed, DropoutSeed, ModelConfig, Objective};
+use super::{zeroed, DropoutSeed, LayerSummary, ModelConfig, Objective, ParamCount};
 
 #[derive(Clone, Debug)]
 pub struct Autoencoder {
@@ -195,5 +195,22 @@ impl Architecture for Autoencoder {
         repeat_backward(&mut c.d_z, &c.d_rep);
         self.e2.backward(Some(&mut c.d_h1), g, &mut c.e2, &c.d_z, LstmOutput::Last, &c.e1.out, p);
         self.e1.backward(dx, g, &mut c.e1, &c.d_h1, LstmOutput::Sequence, x, p);
+    }
+
+    fn summary(&self, cfg: &ModelConfig, count: &ParamCount<'_>) -> Vec<LayerSummary> {
+        let ([a, b], f, row) = (cfg.lstm, cfg.features, LayerSummary::new);
+        let mut rows = vec![
+            row("e1", "BiLSTM", format!("(B, T, {})", 2 * a), count.of("e1")),
+            row("e2", "BiLSTM(last)", format!("(B, {})", 2 * b), count.of("e2")),
+            row("repeat", "RepeatVector(T)", format!("(B, T, {})", 2 * b), 0),
+            row("d1", "BiLSTM", format!("(B, T, {})", 2 * b), count.of("d1")),
+            row("d2", "BiLSTM", format!("(B, T, {})", 2 * a), count.of("d2")),
+            row("recon", "TimeDistributed(Dense)", format!("(B, T, {f})"), count.of("recon")),
+            row("error", "MeanSquaredError", "(B, 1)".to_string(), 0),
+        ];
+        if cfg.objective == Objective::Classifier {
+            rows.push(row("score", "Dense(sigmoid)", "(B, 1)".to_string(), count.of("score")));
+        }
+        rows
     }
 }

@@ -11,7 +11,7 @@ use crate::nn::{resize, Dense, Dropout, LayerNorm, LayerNormCache};
 use crate::params::ParamLayout;
 use crate::Float;
 
-use super::DropoutSeed;
+use super::{DropoutSeed, LayerSummary, ModelConfig, Objective, ParamCount};
 
 #[derive(Clone, Debug)]
 pub struct Head {
@@ -156,5 +156,27 @@ impl Head {
         self.ln1.backward(&mut cache.d_a1, g, &cache.d_n1, &cache.a1, &cache.ln1, p);
         F::relu_backward(&mut cache.d_z1, &cache.d_a1, &cache.a1);
         self.d1.backward(dx, g, &cache.d_z1, x, p);
+    }
+}
+
+impl Head {
+    /// The head's rows of [`Model::summary`](super::Model::summary).
+    pub fn summary(cfg: &ModelConfig, count: &ParamCount<'_>) -> Vec<LayerSummary> {
+        let ([d1, d2], f) = (cfg.dense, cfg.features);
+        let row = LayerSummary::new;
+        let mut rows = vec![
+            row("head.d1", "Dense(ReLU)", format!("(B, {d1})"), count.of("head.d1")),
+            row("head.ln1", "LayerNorm", format!("(B, {d1})"), count.of("head.ln1")),
+            row("head.drop", "Dropout", format!("(B, {d1})"), 0),
+            row("head.d2", "Dense(ReLU)", format!("(B, {d2})"), count.of("head.d2")),
+            row("head.ln2", "LayerNorm", format!("(B, {d2})"), count.of("head.ln2")),
+        ];
+        if cfg.objective == Objective::Forecast {
+            rows.push(row("head.out", "Dense (forecast)", format!("(B, {f})"), count.of("head.out")));
+            rows.push(row("error", "SquaredError(last row)", "(B, 1)".to_string(), 0));
+        } else {
+            rows.push(row("head.out", "Dense(sigmoid)", "(B, 1)".to_string(), count.of("head.out")));
+        }
+        rows
     }
 }

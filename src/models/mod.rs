@@ -495,73 +495,35 @@ impl Model {
 
     /// A layer-by-layer summary for `inspect` (name, output shape, parameter count).
     pub fn summary(&self) -> Vec<LayerSummary> {
-        let cfg = &self.config;
-        let f = cfg.features;
-        let [a, b] = cfg.lstm;
-        let [d1, d2] = cfg.dense;
-        let count = |prefix: &str| -> usize {
-            self.layout.tensors().iter().filter(|t| t.name.starts_with(&format!("{prefix}."))).map(|t| t.span.len).sum()
-        };
-        let row = |name: &str, kind: &str, shape: String, params: usize| LayerSummary {
-            name: name.to_string(),
-            kind: kind.to_string(),
-            output_shape: shape,
-            params,
-        };
-        let forecast = cfg.objective == Objective::Forecast;
-        let head = |input: usize| {
-            let _ = input;
-            let mut rows = vec![
-                row("head.d1", "Dense(ReLU)", format!("(B, {d1})"), count("head.d1")),
-                row("head.ln1", "LayerNorm", format!("(B, {d1})"), count("head.ln1")),
-                row("head.drop", "Dropout", format!("(B, {d1})"), 0),
-                row("head.d2", "Dense(ReLU)", format!("(B, {d2})"), count("head.d2")),
-                row("head.ln2", "LayerNorm", format!("(B, {d2})"), count("head.ln2")),
-            ];
-            if forecast {
-                rows.push(row("head.out", "Dense (forecast)", format!("(B, {f})"), count("head.out")));
-                rows.push(row("error", "SquaredError(last row)", "(B, 1)".to_string(), 0));
-            } else {
-                rows.push(row("head.out", "Dense(sigmoid)", "(B, 1)".to_string(), count("head.out")));
-            }
-            rows
-        };
-        let mut rows = vec![row("input", "Input", format!("(B, T, {f})"), 0)];
-        // A forecaster's layers read the first T − 1 rows.
-        let t = if forecast { "T-1" } else { "T" };
-        match cfg.arch {
-            Arch::Standard => {
-                rows.push(row("l1", "LSTM", format!("(B, {t}, {a})"), count("l1")));
-                rows.push(row("drop1", "Dropout", format!("(B, {t}, {a})"), 0));
-                rows.push(row("l2", "LSTM(last)", format!("(B, {b})"), count("l2")));
-                rows.push(row("drop2", "Dropout", format!("(B, {b})"), 0));
-                rows.extend(head(b));
-            }
-            Arch::Bidirectional | Arch::Attention => {
-                rows.push(row("l1", "BiLSTM", format!("(B, {t}, {})", 2 * a), count("l1")));
-                rows.push(row("drop1", "Dropout", format!("(B, {t}, {})", 2 * a), 0));
-                if cfg.arch == Arch::Attention {
-                    rows.push(row("attention", "Attention(dot)", format!("(B, {t}, {})", 2 * a), 0));
-                    rows.push(row("concat", "Concatenate", format!("(B, {t}, {})", 4 * a), 0));
-                }
-                rows.push(row("l2", "BiLSTM(last)", format!("(B, {})", 2 * b), count("l2")));
-                rows.push(row("drop2", "Dropout", format!("(B, {})", 2 * b), 0));
-                rows.extend(head(2 * b));
-            }
-            Arch::Autoencoder => {
-                rows.push(row("e1", "BiLSTM", format!("(B, T, {})", 2 * a), count("e1")));
-                rows.push(row("e2", "BiLSTM(last)", format!("(B, {})", 2 * b), count("e2")));
-                rows.push(row("repeat", "RepeatVector(T)", format!("(B, T, {})", 2 * b), 0));
-                rows.push(row("d1", "BiLSTM", format!("(B, T, {})", 2 * b), count("d1")));
-                rows.push(row("d2", "BiLSTM", format!("(B, T, {})", 2 * a), count("d2")));
-                rows.push(row("recon", "TimeDistributed(Dense)", format!("(B, T, {f})"), count("recon")));
-                rows.push(row("error", "MeanSquaredError", "(B, 1)".to_string(), 0));
-                if cfg.objective == Objective::Classifier {
-                    rows.push(row("score", "Dense(sigmoid)", "(B, 1)".to_string(), count("score")));
-                }
-            }
-        }
+        let f = self.config.features;
+        let mut rows = vec![LayerSummary::new("input", "Input", format!("(B, T, {f})"), 0)];
+        let count = ParamCount(&self.layout);
+        rows.extend(with_arch!(&self.net, |m| m.summary(&self.config, &count)));
         rows
+    }
+}
+
+/// Parameters of the layers whose tensors are named `prefix.*`.
+pub struct ParamCount<'a>(&'a ParamLayout);
+
+impl ParamCount<'_> {
+    pub fn of(&self, prefix: &str) -> usize {
+        self.0.tensors().iter().filter(|t| t.name.starts_with(&format!("{prefix}."))).map(|t| t.span.len).sum()
+    }
+}
+
+/// The time steps a model's recurrent layers read: a forecaster's the first T − 1 rows.
+pub(crate) fn steps_read(cfg: &ModelConfig) -> &'static str {
+    if cfg.objective == Objective::Forecast {
+        "T-1"
+    } else {
+        "T"
+    }
+}
+
+impl LayerSummary {
+    pub fn new(name: &str, kind: &str, output_shape: String, params: usize) -> LayerSummary {
+        LayerSummary { name: name.to_string(), kind: kind.to_string(), output_shape, params }
     }
 }
 
@@ -628,5 +590,31 @@ mod window_limit_tests {
         let wide = check_window(1000, MAX_FEATURES).unwrap_err().to_string();
         assert!(wide.contains("holds 1048576000 values, beyond the 16777216"), "{wide}");
         assert!(check_window(usize::MAX, usize::MAX).is_err());
+    }
+}
+
+#[cfg(test)]
+mod summary_tests {
+    use super::*;
+
+    #[test]
+    fn every_parameter_is_in_exactly_one_summary_row() {
+        for arch in Arch::ALL {
+            for unsupervised in [false, true] {
+                let mut cfg = ModelConfig::new(arch, 7);
+                if unsupervised {
+                    cfg = cfg.unsupervised();
+                }
+                let model = Model::new(cfg).unwrap();
+                let rows = model.summary();
+                let total: usize = rows.iter().map(|r| r.params).sum();
+                assert_eq!(total, model.layout.len(), "{arch} unsupervised={unsupervised}: {rows:?}");
+                let mut names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
+                names.sort_unstable();
+                names.dedup();
+                assert_eq!(names.len(), rows.len(), "{arch}: a layer named twice");
+                assert_eq!(rows[0].name, "input");
+            }
+        }
     }
 }

@@ -9,7 +9,9 @@ use crate::Float;
 
 use super::architecture::{Architecture, ArchitectureCache};
 use super::head::{Head, HeadCache};
-use super::{dropout_backward, dropout_forward, zeroed, DropoutSeed, ModelConfig};
+use super::{
+    dropout_backward, dropout_forward, steps_read, zeroed, DropoutSeed, LayerSummary, ModelConfig, ParamCount,
+};
 
 #[derive(Clone, Debug)]
 pub struct Standard {
@@ -113,5 +115,17 @@ impl Architecture for Standard {
         self.l2.backward(Some(&mut c.d_h1d), g, &mut c.l2, &c.d_h2, LstmOutput::Last, h1d, p);
         dropout_backward(&mut c.d_h1, &c.d_h1d, &c.mask1, applied1);
         self.l1.backward(dx, g, &mut c.l1, &c.d_h1, LstmOutput::Sequence, x, p);
+    }
+
+    fn summary(&self, cfg: &ModelConfig, count: &ParamCount<'_>) -> Vec<LayerSummary> {
+        let ([a, b], t, row) = (cfg.lstm, steps_read(cfg), LayerSummary::new);
+        let mut rows = vec![
+            row("l1", "LSTM", format!("(B, {t}, {a})"), count.of("l1")),
+            row("drop1", "Dropout", format!("(B, {t}, {a})"), 0),
+            row("l2", "LSTM(last)", format!("(B, {b})"), count.of("l2")),
+            row("drop2", "Dropout", format!("(B, {b})"), 0),
+        ];
+        rows.extend(Head::summary(cfg, count));
+        rows
     }
 }
