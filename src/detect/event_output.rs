@@ -19,9 +19,9 @@ use std::fmt::Write as _;
 
 use super::incidents::{Incident, Incidents};
 use super::model::key_parts;
-use super::output::csv::{push_field, push_row};
+use super::output::csv::{self, push_field, push_row};
 use super::output::destination::Destination;
-use super::output::jsonl::{json_string, push_json_number};
+use super::output::jsonl::{self, json_string, push_json_number};
 use super::output::{Format, OutputOptions, Scored, Target};
 use super::sink::WindowSink;
 use crate::data::time::push_rfc3339;
@@ -37,6 +37,8 @@ pub struct EventSink {
     /// fails leaves no header-only output.
     dest: Destination,
     line: String,
+    /// The feature names as JSON string literals, quoted once.
+    json_features: Vec<String>,
     newest: i64,
     /// Incidents written.
     pub written: u64,
@@ -52,11 +54,13 @@ impl EventSink {
         }
         // A folder or an unreadable place fails now, before any scoring.
         let dest = Destination::open(target)?;
+        let json_features = opts.feature_names.iter().map(|n| json_string(n)).collect();
         let mut sink = EventSink {
             incidents: Incidents::new(opts.threshold, opts.merge_gap),
             opts,
             dest,
             line: String::with_capacity(256),
+            json_features,
             newest: i64::MIN,
             written: 0,
         };
@@ -132,16 +136,7 @@ impl EventSink {
             self.line.push_str(",\"threshold\":");
             push_json_number(&mut self.line, self.opts.threshold);
             if self.opts.top_features > 0 {
-                self.line.push_str(",\"top_features\":[");
-                for (k, &(j, share)) in top.iter().enumerate() {
-                    if k > 0 {
-                        self.line.push(',');
-                    }
-                    let _ = write!(self.line, "{{\"feature\":{},\"share\":", json_string(&self.opts.feature_names[j]));
-                    push_json_number(&mut self.line, share);
-                    self.line.push('}');
-                }
-                self.line.push(']');
+                jsonl::push_top_features(&mut self.line, &self.json_features, &top);
             }
             self.line.push_str("}\n");
         } else {
@@ -160,16 +155,7 @@ impl EventSink {
             let _ = write!(self.line, ",{},{},{},{},", i.duration(), i.windows, i.anomalous, i.peak_score);
             self.push_time(i.peak_at, false);
             let _ = write!(self.line, ",{},{}", i.mean_score(), self.opts.threshold);
-            for k in 0..self.opts.top_features {
-                match top.get(k) {
-                    Some(&(j, share)) => {
-                        self.line.push(',');
-                        push_field(&mut self.line, &self.opts.feature_names[j]);
-                        let _ = write!(self.line, ",{share}");
-                    }
-                    None => self.line.push_str(",,"),
-                }
-            }
+            csv::push_top_features(&mut self.line, &self.opts.feature_names, &top, self.opts.top_features);
             self.line.push('\n');
         }
     }

@@ -37,6 +37,26 @@ pub(crate) fn push_field(line: &mut String, field: &str) {
     }
 }
 
+/// Appends `,feature_i,share_i` for each of the `k` top features, `,,` where `top` has fewer
+/// (the window rows and `--events` rows share this layout).
+pub(crate) fn push_top_features<S: std::fmt::Display>(
+    line: &mut String,
+    names: &[String],
+    top: &[(usize, S)],
+    k: usize,
+) {
+    for i in 0..k {
+        match top.get(i) {
+            Some((j, share)) => {
+                line.push(',');
+                push_field(line, &names[*j]);
+                let _ = write!(line, ",{share}");
+            }
+            None => line.push_str(",,"),
+        }
+    }
+}
+
 pub(crate) struct CsvWindows {
     dest: Destination,
     threshold: f64,
@@ -83,16 +103,7 @@ impl WindowFormat for CsvWindows {
             push_field(&mut self.line, part);
         }
         let _ = write!(self.line, ",{},{},{}", s.score, self.threshold, u8::from(anomaly));
-        for i in 0..self.top_features {
-            match top.get(i) {
-                Some(&(j, share)) => {
-                    self.line.push(',');
-                    push_field(&mut self.line, &self.feature_names[j]);
-                    let _ = write!(self.line, ",{share}");
-                }
-                None => self.line.push_str(",,"),
-            }
-        }
+        push_top_features(&mut self.line, &self.feature_names, top, self.top_features);
         self.line.push('\n');
         self.dest.write(&self.line)
     }

@@ -26,6 +26,27 @@ pub(crate) fn push_json_number<F: Into<f64> + std::fmt::Display + Copy>(out: &mu
     }
 }
 
+/// Appends `,"top_features":[{"feature":…,"share":…},…]`; `names` are the feature names as
+/// JSON string literals (the window and `--events` records share this layout).
+pub(crate) fn push_top_features<S: Into<f64> + std::fmt::Display + Copy>(
+    line: &mut String,
+    names: &[String],
+    top: &[(usize, S)],
+) {
+    line.push_str(",\"top_features\":[");
+    for (i, &(j, share)) in top.iter().enumerate() {
+        if i > 0 {
+            line.push(',');
+        }
+        line.push_str("{\"feature\":");
+        line.push_str(&names[j]);
+        line.push_str(",\"share\":");
+        push_json_number(line, share);
+        line.push('}');
+    }
+    line.push(']');
+}
+
 pub(crate) struct JsonlWindows {
     dest: Destination,
     threshold: f64,
@@ -73,18 +94,7 @@ impl WindowFormat for JsonlWindows {
         push_json_number(line, s.score);
         let _ = write!(line, ",\"threshold\":{},\"anomaly\":{anomaly}", self.threshold);
         if self.top_features > 0 {
-            line.push_str(",\"top_features\":[");
-            for (i, &(j, share)) in top.iter().enumerate() {
-                if i > 0 {
-                    line.push(',');
-                }
-                line.push_str("{\"feature\":");
-                line.push_str(&self.features[j]);
-                line.push_str(",\"share\":");
-                push_json_number(line, share);
-                line.push('}');
-            }
-            line.push(']');
+            push_top_features(line, &self.features, top);
         }
         line.push_str("}\n");
         self.dest.write(&self.line)
