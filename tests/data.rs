@@ -6,10 +6,11 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use kubelstm::data::options::{FeatureColumns, GenericSpec, SchemaMode};
+use kubelstm_testkit::ingest::check as check_ingest;
 use kubelstm::data::report::SkipReason;
 use kubelstm::data::synthetic::{self, SyntheticConfig};
 use kubelstm::data::{
-    self, fuzz_ingest, DataArgs, Dataset, FeatureStream, LabelAt, LabelRules, LoadOptions, MissingPolicy, RowParser,
+    self, DataArgs, Dataset, FeatureStream, LabelAt, LabelRules, LoadOptions, MissingPolicy, RowParser,
     Scaler, ScalerKind, SplitConfig, Splits,
 };
 
@@ -28,8 +29,8 @@ fn load_str(text: &str, options: &LoadOptions) -> kubelstm::Result<Dataset> {
 fn load_err(text: &str, options: &LoadOptions) -> String {
     let e = load_str(text, options).expect_err("the load must fail");
     let msg = kubelstm::cli::error_chain(&e);
-    // Whatever the input, fuzz_ingest must not panic on it either.
-    fuzz_ingest(text.as_bytes());
+    // Whatever the input, the csv_ingest fuzz check must not panic on it either.
+    check_ingest(text.as_bytes());
     msg
 }
 
@@ -513,7 +514,7 @@ fn invalid_utf8_is_an_error_with_its_line() {
     bytes.splice(line4 + 21..line4 + 21, [0xff, 0xfe]);
     let e = data::load_reader(bytes.as_slice(), "metrics.csv", &defaults()).unwrap_err().to_string();
     assert!(e.contains("metrics.csv, line 4, column 'Pod Name': invalid UTF-8"), "{e}");
-    fuzz_ingest(&bytes);
+    check_ingest(&bytes);
     let ds = data::load_reader(bytes.as_slice(), "metrics.csv", &skip()).unwrap();
     assert_eq!((ds.n_rows(), ds.report.skipped[0].reason), (4, SkipReason::InvalidUtf8));
 }
@@ -589,23 +590,14 @@ fn flag_values_are_checked() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Fuzz corpus replay and mutations on stable
+// Fuzz corpus mutations on stable (the corpus itself is replayed by
+// reliability::every_fuzz_corpus_replays)
 
 fn corpus() -> Vec<(PathBuf, Vec<u8>)> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/csv_ingest");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
     files.sort();
     files.into_iter().map(|p| (p.clone(), std::fs::read(&p).unwrap())).collect()
-}
-
-#[test]
-fn fuzz_corpus_replays_without_panics() {
-    let files = corpus();
-    assert!(files.len() >= 10, "seed corpus present");
-    for (path, bytes) in files {
-        let result = std::panic::catch_unwind(|| fuzz_ingest(&bytes));
-        assert!(result.is_ok(), "fuzz_ingest panicked on {}", path.display());
-    }
 }
 
 mod mutations {
@@ -629,7 +621,7 @@ mod mutations {
                     _ => bytes.push(byte),
                 }
             }
-            fuzz_ingest(&bytes);
+            check_ingest(&bytes);
         }
     }
 }

@@ -1,8 +1,8 @@
 //! Scoring end to end: `detect` batch and `--follow` give the same bits, streams
 //! emit before their input ends, every output format parses, exit codes, wrong-schema and
 //! damaged-model errors, the model file round trip (and through the `safetensors` crate, with
-//! the names and shapes `docs/model-format.md` documents), `evaluate`, `inspect`, eviction,
-//! and the `detect_stream` fuzz corpus replayed on stable.
+//! the names and shapes `docs/model-format.md` documents), `evaluate`, `inspect` and eviction.
+//! (The `detect_stream` fuzz corpus is replayed by `reliability::every_fuzz_corpus_replays`.)
 //!
 //! Three tiny models are trained once for the whole module (about a second): a standard
 //! classifier and an unsupervised autoencoder on 6 synthetic pods, and a generic-mode
@@ -23,7 +23,7 @@ use kubelstm::cli::{Cli, Command as Sub};
 use kubelstm::data::synthetic::{self, SyntheticConfig};
 use kubelstm::detect::batch::{load_for_scoring, score_dataset, BatchScorer};
 use kubelstm::detect::stream::StreamScorer;
-use kubelstm::detect::{fuzz_stream, Scorer, ScoringModel};
+use kubelstm::detect::{Scorer, ScoringModel};
 use kubelstm::models::{Arch, Model, ModelConfig};
 
 use crate::support::{assert_error, kubelstm, path, stderr, EXE};
@@ -1000,7 +1000,7 @@ fn inspect_shows_layers_features_threshold_and_metrics() {
 #[test]
 fn silent_pods_are_evicted_in_data_time_and_start_afresh() {
     use kubelstm::data::LabelAt;
-    use kubelstm::detect::fuzz::{generic_spec, tiny_model};
+    use kubelstm_testkit::stream::{generic_spec, tiny_model};
     let model = tiny_model(Arch::Standard, generic_spec(), 3, LabelAt::Next, false);
     let header = csv::StringRecord::from(vec!["t", "g", "x", "y"]);
     let mut stream = StreamScorer::new(&model, &header, "s", false, false, Some(100)).unwrap();
@@ -1027,18 +1027,4 @@ fn silent_pods_are_evicted_in_data_time_and_start_afresh() {
     }
     assert!(peak <= 20, "{peak} pods held at once");
     assert!(stream.evicted >= 4980);
-}
-
-// ---------------------------------------------------------------------------------------
-// Fuzz corpus replay
-
-#[test]
-fn detect_stream_fuzz_corpus_replays_without_panics() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/detect_stream");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
-    files.sort();
-    assert!(files.len() >= 8, "seed corpus present");
-    for f in files {
-        fuzz_stream(&std::fs::read(&f).unwrap());
-    }
 }

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use kubelstm::artifacts::fuzz::{encode_model_folder, FuzzOutcome, SPLIT};
-use kubelstm::artifacts::{fuzz_model_folder, load_model, RunStatus};
+use kubelstm::artifacts::{load_model, RunStatus};
+use kubelstm_testkit::model_folder::{check as fuzz_model_folder, encode_model_folder, Outcome as FuzzOutcome, SPLIT};
 use kubelstm::models::{Arch, Model, ModelConfig};
 use kubelstm::train::{fit, DenseWindows, Engine, EpochRecord, Observer, TrainSettings, Windows};
 use kubelstm::Error;
@@ -1628,47 +1628,11 @@ fn write_model_load_seed_corpus() {
 }
 
 /// Every fuzz target's corpus (`fuzz/corpus/<target>/`) through the check function its target
-/// runs: the seeds and every crash input added there stay regression tests on stable Rust.
+/// runs, once: the seeds and every crash input added there stay regression tests on stable Rust.
 #[test]
 fn every_fuzz_corpus_replays() {
-    let fuzz = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz");
-    let targets: Vec<String> = std::fs::read_dir(fuzz.join("fuzz_targets"))
-        .unwrap()
-        .map(|e| e.unwrap().path().file_stem().unwrap().to_string_lossy().into_owned())
-        .collect();
-    let mut replayed = Vec::new();
-    let mut failures = Vec::new();
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(fuzz.join("corpus")).unwrap().map(|e| e.unwrap().path()).collect();
-    dirs.sort();
-    for dir in dirs.into_iter().filter(|d| d.is_dir()) {
-        let target = dir.file_name().unwrap().to_string_lossy().into_owned();
-        let check: fn(&[u8]) = match target.as_str() {
-            "csv_ingest" => kubelstm::data::fuzz_ingest,
-            "kernels" => kubelstm_kernels::fuzzing::check,
-            "detect_stream" => kubelstm::detect::fuzz::fuzz_stream,
-            "model_load" => |bytes| {
-                fuzz_model_folder(bytes);
-            },
-            other => panic!("fuzz/corpus/{other}: no check function wired into this replay test"),
-        };
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
-        files.sort();
-        for file in &files {
-            let bytes = std::fs::read(file).unwrap();
-            if std::panic::catch_unwind(|| check(&bytes)).is_err() {
-                failures.push(file.display().to_string());
-            }
-            let name = file.file_name().unwrap().to_string_lossy();
-            if target == "model_load" && name.starts_with("valid-") {
-                let outcome = fuzz_model_folder(&bytes);
-                assert_eq!(outcome, FuzzOutcome::Loaded { scaler_ok: true }, "{name} is a valid folder");
-            }
-        }
-        replayed.push(format!("{target}: {} inputs", files.len()));
-    }
-    eprintln!("fuzz corpora replayed: {}", replayed.join(", "));
-    for t in &targets {
-        assert!(replayed.iter().any(|r| r.starts_with(&format!("{t}:"))), "fuzz target {t} has no seed corpus");
-    }
-    assert!(failures.is_empty(), "these corpus inputs fail their fuzz check:\n{}", failures.join("\n"));
+    let replay = kubelstm_testkit::corpus::replay_all(&kubelstm_testkit::corpus::fuzz_dir());
+    eprintln!("fuzz corpora replayed: {:?}", replay.replayed);
+    assert_eq!(replay.replayed.len(), 4, "kernels, csv_ingest, model_load, detect_stream: {:?}", replay.replayed);
+    assert!(replay.failures.is_empty(), "these corpus inputs fail their fuzz check:\n{}", replay.failures.join("\n"));
 }

@@ -27,8 +27,6 @@
 
 pub mod dispatch;
 pub mod float;
-#[doc(hidden)]
-pub mod fuzzing;
 pub mod gemm;
 pub mod scalar;
 pub mod simd;

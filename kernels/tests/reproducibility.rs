@@ -1,7 +1,7 @@
 //! Bit-identical results regardless of position: an element alone or inside a slice, a batch
 //! row alone or inside a batch (so a window scored alone or in a batch gives the same f32s).
 
-use kubelstm_kernels::fuzzing::{check_cell_invariance, check_elementwise_invariance, check_row_invariance};
+use kubelstm_testkit::kernels::{check_cell_invariance, check_elementwise_invariance, check_row_invariance};
 use kubelstm_kernels::gemm::{gemm_f32, Mat, MatMut};
 use proptest::prelude::*;
 

@@ -2,14 +2,14 @@
 //! reference: lengths 0..=67 (so every tail length of 8- and 16-lane vectors occurs, and
 //! several full vectors), offsets 0..4 (misaligned sub-slices, for inputs and outputs).
 //!
-//! Tolerances (see `kubelstm_kernels::fuzzing` for the derivations), u = 2⁻²⁴:
+//! Tolerances (see `kubelstm_testkit::kernels` for the derivations), u = 2⁻²⁴:
 //! - bit-identical: ReLU, relu/sigmoid/tanh backward, add_bias_rows, column_sums, Adam,
 //!   layer-norm dγ and dβ (same IEEE operations in the same order, no FMA);
 //! - sigmoid, tanh (and the gates of the LSTM cell): 1e-6·|ref| + f32::MIN_POSITIVE;
 //! - LSTM cell c, h and the whole backward: 4e-6 × the expression's absolute-value bound;
 //! - softmax, layer norm: (16 + 2n)·u × the bound, n the row length (summation order).
 
-use kubelstm_kernels::fuzzing::*;
+use kubelstm_testkit::kernels::*;
 use proptest::prelude::*;
 
 use crate::common::*;

@@ -1,6 +1,6 @@
 //! Activations at special and extreme inputs, and an accuracy sweep over the whole f32 range.
 
-use kubelstm_kernels::fuzzing::{check_activations, check_lstm_cell_forward, check_softmax_rows, ACT_TOL};
+use kubelstm_testkit::kernels::{check_activations, check_lstm_cell_forward, check_softmax_rows, ACT_TOL};
 use kubelstm_kernels::scalar;
 
 use crate::common::*;

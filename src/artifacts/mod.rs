@@ -6,14 +6,12 @@
 
 pub mod atomic;
 pub mod bounded;
-pub mod fuzz;
 pub mod model_file;
 pub mod names;
 pub mod run_folder;
 
 pub use atomic::{atomic_destination, sync_dir, write_atomic, write_atomic_with, write_json_atomic, AtomicFile};
 pub use bounded::{read_bounded, read_bounded_string};
-pub use fuzz::fuzz_model_folder;
 pub use model_file::{load_model, save_model, LoadedModel, ModelMeta, ModelPipeline, FORMAT_VERSION};
 pub use names::STATUS_FILE;
 pub use run_folder::{RunFolder, RunStatus, StatusInfo};

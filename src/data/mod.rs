@@ -38,7 +38,6 @@ use std::path::Path;
 pub mod csv_guard;
 pub mod csv_ingest;
 pub mod features;
-pub mod fuzz;
 pub mod hashing;
 pub mod labels;
 pub mod names;
@@ -57,7 +56,6 @@ pub mod windows;
 
 pub use csv_ingest::{RawRow, RowParser};
 pub use features::{FeatureBuilder, FeaturePlan, Pushed};
-pub use fuzz::fuzz_ingest;
 pub use labels::LabelRules;
 pub use options::{DataArgs, LabelAt, LabelSource, LoadOptions, MissingPolicy, PipelineSpec};
 pub use report::{IngestReport, InputFile};

@@ -50,7 +50,6 @@ pub mod batcher;
 pub mod columns;
 pub mod event_output;
 pub mod follow;
-pub mod fuzz;
 pub mod incidents;
 pub mod model;
 pub mod output;
@@ -61,7 +60,6 @@ pub mod stream;
 
 pub use batch::BatchScorer;
 pub use event_output::EventSink;
-pub use fuzz::fuzz_stream;
 pub use incidents::{Incident, Incidents, DEFAULT_MERGE_GAP};
 pub use model::{Horizon, ScoringModel};
 pub use output::{Format, Output, OutputOptions, Scored};

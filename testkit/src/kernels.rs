@@ -1,7 +1,7 @@
 //! Differential checks of the SIMD kernels against the scalar reference, shared by the
 //! property tests (`kernels/tests/`), the fuzz target (`fuzz/fuzz_targets/kernels.rs`) and the
 //! replay of its corpus. Each `check_*` runs one instruction set's [`Kernels`] and
-//! [`crate::scalar`] on the same inputs and panics, naming the kernel, instruction set,
+//! [`kubelstm_kernels::scalar`] on the same inputs and panics, naming the kernel, instruction set,
 //! output and element, when they disagree by more than that kernel's tolerance:
 //!
 //! | kernel                                   | tolerance (u = 2⁻²⁴, the f32 unit roundoff)              |
@@ -18,12 +18,10 @@
 //! [`check_cell_invariance`] and [`check_row_invariance`] check reproducibility: an element
 //! (or row) gives bit-identical results alone or inside a longer slice (or batch).
 //!
-//! Not part of the library's API; public only so the fuzz crate and tests can share it.
-#![doc(hidden)]
 
-use crate::dispatch::Isa;
-use crate::scalar;
-use crate::simd::Kernels;
+use kubelstm_kernels::dispatch::Isa;
+use kubelstm_kernels::scalar;
+use kubelstm_kernels::simd::Kernels;
 
 const U: f32 = f32::EPSILON / 2.0;
 /// Relative tolerance of sigmoid and tanh.

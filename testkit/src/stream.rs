@@ -7,7 +7,7 @@
 //!   loader sorted and de-duplicated none), the batch driver on the same bytes scores the same
 //!   windows with the same bits (the streaming = batch guarantee).
 //!
-//! `fuzz/fuzz_targets/detect_stream.rs` calls [`fuzz_stream`]; `tests/detect.rs` replays the
+//! `fuzz/fuzz_targets/detect_stream.rs` calls [`check`]; [`crate::corpus`] replays the
 //! seed corpus `fuzz/corpus/detect_stream/` through it on stable Rust.
 
 use std::cell::RefCell;
@@ -15,17 +15,19 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use super::batch::{score_dataset, BatchScorer};
-use super::model::{Horizon, ScoringModel, ThresholdFile};
-use super::output::{Format, Output, OutputOptions, Target};
-use super::stream::{run_stream, ScoreBatcher, StreamSettings, StreamSink};
-use crate::artifacts::{LoadedModel, ModelMeta, ModelPipeline, RunStatus};
-use crate::data::report::SkipReason;
-use crate::data::schema::NUMERIC;
-use crate::data::{FeaturePlan, LabelAt, LabelRules, LabelSource, LoadOptions, MissingPolicy, PipelineSpec, Scaler};
-use crate::data::{ScalerKind, SchemaKind};
-use crate::metrics::Threshold;
-use crate::models::{Arch, Model, ModelConfig};
+use kubelstm::artifacts::{LoadedModel, ModelMeta, ModelPipeline, RunStatus};
+use kubelstm::data::report::SkipReason;
+use kubelstm::data::schema::{NAMESPACE, NUMERIC, POD_NAME, TIMESTAMP};
+use kubelstm::data::time::format_rfc3339;
+use kubelstm::data::{load_reader, FeaturePlan, LabelAt, LabelRules, LabelSource, LoadOptions, MissingPolicy};
+use kubelstm::data::{PipelineSpec, Scaler, ScalerKind, SchemaKind};
+use kubelstm::detect::batch::{score_dataset, BatchScorer};
+use kubelstm::detect::model::{key_parts, Horizon, ScoringModel, ThresholdFile};
+use kubelstm::detect::output::{Format, Output, OutputOptions, Target};
+use kubelstm::detect::stream::{run_stream, ScoreBatcher, StreamSettings, StreamSink};
+use kubelstm::detect::DEFAULT_MERGE_GAP;
+use kubelstm::metrics::Threshold;
+use kubelstm::models::{Arch, Model, ModelConfig};
 
 /// A model in memory (no run folder) over `spec`, with small widths and a fixed seed.
 pub fn tiny_model(arch: Arch, spec: PipelineSpec, steps: usize, label_at: LabelAt, unsupervised: bool) -> ScoringModel {
@@ -85,8 +87,8 @@ pub fn kubernetes_spec() -> PipelineSpec {
     PipelineSpec {
         schema: SchemaKind::Kubernetes,
         raw_columns: raw,
-        time_column: Some(crate::data::schema::TIMESTAMP.into()),
-        group_columns: vec![crate::data::schema::NAMESPACE.into(), crate::data::schema::POD_NAME.into()],
+        time_column: Some(TIMESTAMP.into()),
+        group_columns: vec![NAMESPACE.into(), POD_NAME.into()],
         derived_features: true,
         missing: MissingPolicy::ForwardFill,
         labels: LabelSource::Rules { rules: LabelRules::default() },
@@ -108,7 +110,7 @@ fn output(model: &ScoringModel, format: Format, evict_after: Option<i64>) -> Out
     let opts = OutputOptions {
         format,
         threshold: model.threshold(),
-        merge_gap: super::incidents::DEFAULT_MERGE_GAP,
+        merge_gap: DEFAULT_MERGE_GAP,
         top_features: 2,
         feature_names: model.feature_names().to_vec(),
         key_names: model.key_names(),
@@ -124,7 +126,7 @@ type Scores = BTreeMap<(String, String), u32>;
 
 /// Runs `bytes` through the streaming driver of each tiny model under two settings and checks
 /// the invariants. Never panics on any input unless an invariant is broken.
-pub fn fuzz_stream(bytes: &[u8]) {
+pub fn check(bytes: &[u8]) {
     for model in models() {
         for (skip_bad_rows, evict_after) in [(true, None), (false, Some(120))] {
             let settings = StreamSettings { skip_bad_rows, explain: true, evict_after };
@@ -206,7 +208,7 @@ fn check_prometheus(text: &str) {
 
 fn compare_with_batch(model: &ScoringModel, bytes: &[u8], streamed: &Scores) {
     let options: LoadOptions = model.load_options(true);
-    let Ok(mut dataset) = crate::data::load_reader(bytes, "fuzz.csv", &options) else {
+    let Ok(mut dataset) = load_reader(bytes, "fuzz.csv", &options) else {
         assert!(streamed.is_empty(), "the stream scored windows of a file the batch loader refuses");
         return;
     };
@@ -223,8 +225,8 @@ fn compare_with_batch(model: &ScoringModel, bytes: &[u8], streamed: &Scores) {
     scorer.per_worker = 3;
     let mut batch = Scores::new();
     score_dataset(&mut scorer, &dataset, model, false, |s| {
-        let key = super::model::key_parts(s.key).collect::<Vec<_>>().join("/");
-        batch.insert((key, crate::data::time::format_rfc3339(s.timestamp)), s.score.to_bits());
+        let key = key_parts(s.key).collect::<Vec<_>>().join("/");
+        batch.insert((key, format_rfc3339(s.timestamp)), s.score.to_bits());
         Ok(())
     })
     .expect("scoring a loaded dataset");

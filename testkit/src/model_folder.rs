@@ -9,16 +9,17 @@
 //! fuzzer reaches the model files. A separator rather than length prefixes keeps the seed
 //! corpus readable and lets mutations of one file leave the others intact.
 //!
-//! `fuzz/fuzz_targets/model_load.rs` calls [`fuzz_model_folder`]; `tests/reliability.rs`
+//! `fuzz/fuzz_targets/model_load.rs` calls [`check`]; [`crate::corpus`]
 //! replays `fuzz/corpus/model_load/` through it on stable Rust.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::model_file::load_model;
-use super::names::{META_FILE, SCALER_FILE, STATUS_FILE, WEIGHTS_FILE};
-use crate::data::Scaler;
-use crate::train::{DenseWindows, Engine};
+use kubelstm::artifacts::load_model;
+use kubelstm::artifacts::names::{META_FILE, SCALER_FILE, STATUS_FILE, WEIGHTS_FILE};
+use kubelstm::data::Scaler;
+use kubelstm::params::Weights;
+use kubelstm::train::{DenseWindows, Engine};
 
 /// Separates the files of one input.
 pub const SPLIT: &[u8] = b"\n%%kubelstm-fuzz-split%%\n";
@@ -76,7 +77,7 @@ impl Drop for Scratch {
 
 /// What one input did, for the replay test's summary.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum FuzzOutcome {
+pub enum Outcome {
     /// `load_model` accepted the folder, and the loaded model scored a window.
     Loaded { scaler_ok: bool },
     /// `load_model` refused it with this message.
@@ -85,7 +86,7 @@ pub enum FuzzOutcome {
 
 /// Runs `bytes` as a model folder through `load_model` and the scaler parser. Never panics
 /// unless an invariant of a successful load is broken.
-pub fn fuzz_model_folder(bytes: &[u8]) -> FuzzOutcome {
+pub fn check(bytes: &[u8]) -> Outcome {
     let scratch = Scratch::new().expect("a scratch folder in the temporary directory");
     let dir = &scratch.0;
     let parts = split(bytes);
@@ -121,10 +122,10 @@ pub fn fuzz_model_folder(bytes: &[u8]) -> FuzzOutcome {
             let windows = DenseWindows { x: vec![0.0; 2 * steps * features], labels: vec![0, 1], steps, features };
             let mut engine = Engine::new(model.clone(), 1).expect("a one-thread engine");
             let mut out = [0.0f32; 2];
-            engine.predict(&crate::params::Weights::new(loaded.params.clone()), &windows, &[0, 1], 2, &mut out);
-            FuzzOutcome::Loaded { scaler_ok }
+            engine.predict(&Weights::new(loaded.params.clone()), &windows, &[0, 1], 2, &mut out);
+            Outcome::Loaded { scaler_ok }
         }
-        Err(e) => FuzzOutcome::Refused { error: crate::cli::error_chain(&e), scaler_ok },
+        Err(e) => Outcome::Refused { error: kubelstm::cli::error_chain(&e), scaler_ok },
     }
 }
 
@@ -149,7 +150,7 @@ mod tests {
     #[test]
     fn garbage_is_refused_not_a_panic() {
         for bytes in [&b""[..], b"{}", b"\xff\xfe", SPLIT] {
-            assert!(matches!(fuzz_model_folder(bytes), FuzzOutcome::Refused { .. }));
+            assert!(matches!(check(bytes), Outcome::Refused { .. }));
         }
     }
 }

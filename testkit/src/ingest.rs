@@ -2,18 +2,20 @@
 //! splits, scaling and a window gather. Errors are fine; a panic is a bug (the `assert!`s
 //! here are the invariants every successful load must satisfy).
 //!
-//! `fuzz/fuzz_targets/csv_ingest.rs` calls [`fuzz_ingest`]; `tests/data.rs` replays the seed
-//! corpus `fuzz/corpus/csv_ingest/` through it on stable Rust.
+//! `fuzz/fuzz_targets/csv_ingest.rs` calls [`check`]; [`crate::corpus`] replays the seed corpus
+//! `fuzz/corpus/csv_ingest/` through it on stable Rust, and `tests/data.rs` runs it on every
+//! CSV its tests parse and on bounded mutations of the corpus.
 
-use super::options::{FeatureColumns, GenericSpec, LabelAt, LoadOptions, MissingPolicy, SchemaMode};
-use super::scaler::{Scaler, ScalerKind};
-use super::split::{SplitConfig, Splits, VALIDATION_SHARE};
-use super::windows::WindowIndex;
-use super::{load_reader, Dataset};
+use kubelstm::artifacts::names::SCALER_FILE;
+use kubelstm::data::options::{FeatureColumns, GenericSpec, LabelAt, LoadOptions, MissingPolicy, SchemaMode};
+use kubelstm::data::scaler::{Scaler, ScalerKind};
+use kubelstm::data::split::{SplitConfig, Splits, VALIDATION_SHARE};
+use kubelstm::data::windows::WindowIndex;
+use kubelstm::data::{load_reader, Dataset};
 
 /// Runs `bytes` through every stage under a few option sets. Never panics on any input unless
 /// an invariant is broken.
-pub fn fuzz_ingest(bytes: &[u8]) {
+pub fn check(bytes: &[u8]) {
     let generic = |derived, time: Option<&str>| LoadOptions {
         schema: SchemaMode::Generic(GenericSpec {
             features: FeatureColumns::All,
@@ -59,7 +61,7 @@ fn check_dataset(ds: &mut Dataset) {
         let blocks = splits.train_rows(&ds.series, f);
         for kind in [ScalerKind::MinMax, ScalerKind::Robust] {
             if let Ok((scaler, _)) = Scaler::fit(kind, &ds.feature_names, &blocks) {
-                let back = Scaler::from_json(&scaler.to_json(), crate::artifacts::names::SCALER_FILE)
+                let back = Scaler::from_json(&scaler.to_json(), SCALER_FILE)
                     .expect("scaler round trip");
                 assert_eq!(back, scaler);
                 let mut rows: Vec<f32> = ds.series[0].features.clone();
