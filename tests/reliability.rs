@@ -12,10 +12,10 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use kubelstm::artifacts::{load_model, RunStatus};
-use kubelstm_testkit::model_folder::{check as fuzz_model_folder, encode_model_folder, Outcome as FuzzOutcome, SPLIT};
 use kubelstm::models::{Arch, Model, ModelConfig};
 use kubelstm::train::{fit, DenseWindows, Engine, EpochRecord, Observer, TrainSettings, Windows};
 use kubelstm::Error;
+use kubelstm_testkit::model_folder::{check as fuzz_model_folder, encode_model_folder, Outcome as FuzzOutcome, Parts};
 use rand::{Rng, SeedableRng};
 
 use crate::cli_train::{
@@ -629,7 +629,13 @@ fn cases() -> Vec<Case> {
         ),
         case("epochs 0", Generic, same, &["--epochs", "0"], Error(&["--epochs must be at least 1"])),
         case("patience 0", Generic, same, &["--patience", "0"], Error(&["--patience must be at least 1"])),
-        case("smooth 0", Generic, same, &["--smooth", "0"], Error(&["--smooth must be between 1 and 1000 windows, got 0"])),
+        case(
+            "smooth 0",
+            Generic,
+            same,
+            &["--smooth", "0"],
+            Error(&["--smooth must be between 1 and 1000 windows, got 0"]),
+        ),
         case(
             "smooth 5000",
             Generic,
@@ -1560,7 +1566,10 @@ fn damages() -> Vec<(&'static str, Damage, &'static str)> {
 fn load_model_refuses_damaged_folders() {
     let tmp = tempfile::tempdir().unwrap();
     let good = tiny_run_folder(tmp.path(), &[]);
-    assert!(matches!(fuzz_model_folder(&encode_model_folder(&good).unwrap()), FuzzOutcome::Loaded { scaler_ok: true }));
+    assert!(matches!(
+        fuzz_model_folder(&encode_model_folder(&good, Parts::ModelFiles).unwrap()),
+        FuzzOutcome::Loaded { scaler_ok: true }
+    ));
     let err = load_model(&tmp.path().join("no-such-run")).unwrap_err().to_string();
     assert!(err.contains("no such run folder"), "{err}");
     for (name, damage, needle) in damages() {
@@ -1575,11 +1584,8 @@ fn load_model_refuses_damaged_folders() {
         let text = kubelstm::cli::error_chain(&err);
         assert!(text.contains(needle), "{name}: '{text}' does not say '{needle}'");
         assert!(text.contains(dir.to_str().unwrap()), "{name}: '{text}' does not name the folder");
-        if dir.join("model.json").exists() && dir.join("model.safetensors").exists() && dir.join("scaler.json").exists()
-        {
-            let outcome = fuzz_model_folder(&encode_model_folder(&dir).unwrap());
-            assert!(matches!(outcome, FuzzOutcome::Refused { .. }) || name.contains("status"), "{name}: {outcome:?}");
-        }
+        let outcome = fuzz_model_folder(&encode_model_folder(&dir, Parts::WithStatus).unwrap());
+        assert!(matches!(outcome, FuzzOutcome::Refused { .. }), "{name}: {outcome:?}");
     }
 }
 
@@ -1604,10 +1610,10 @@ fn write_model_load_seed_corpus() {
         let dir = tmp.path().join(name);
         std::fs::create_dir(&dir).unwrap();
         let run = tiny_run_folder(&dir, extra);
-        std::fs::write(corpus.join(name), encode_model_folder(&run).unwrap()).unwrap();
+        std::fs::write(corpus.join(name), encode_model_folder(&run, Parts::ModelFiles).unwrap()).unwrap();
     }
     let good = tiny_run_folder(tmp.path(), &[]);
-    std::fs::write(corpus.join("valid-tiny-standard"), encode_model_folder(&good).unwrap()).unwrap();
+    std::fs::write(corpus.join("valid-tiny-standard"), encode_model_folder(&good, Parts::ModelFiles).unwrap()).unwrap();
     for (name, damage, _) in damages() {
         let dir = tmp.path().join(name);
         std::fs::create_dir(&dir).unwrap();
@@ -1616,14 +1622,7 @@ fn write_model_load_seed_corpus() {
             std::fs::copy(entry.path(), dir.join(entry.file_name())).unwrap();
         }
         damage(&dir);
-        let mut bytes = Vec::new();
-        for (i, file) in ["model.json", "model.safetensors", "scaler.json", "run_status.json"].iter().enumerate() {
-            if i > 0 {
-                bytes.extend_from_slice(SPLIT);
-            }
-            bytes.extend_from_slice(&std::fs::read(dir.join(file)).unwrap_or_default());
-        }
-        std::fs::write(corpus.join(name), bytes).unwrap();
+        std::fs::write(corpus.join(name), encode_model_folder(&dir, Parts::WithStatus).unwrap()).unwrap();
     }
 }
 

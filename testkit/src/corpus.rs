@@ -10,29 +10,51 @@ use crate::model_folder::Outcome;
 /// a valid folder of each architecture, …) so an emptied corpus is noticed.
 struct Target {
     name: &'static str,
-    check: fn(&[u8]),
+    check: Check,
     min_seeds: usize,
 }
 
-const TARGETS: [Target; 4] = [
-    Target { name: "kernels", check: crate::kernels::check, min_seeds: 13 },
-    Target { name: "csv_ingest", check: crate::ingest::check, min_seeds: 10 },
-    Target { name: "model_load", check: check_model_folder, min_seeds: 5 },
-    Target { name: "detect_stream", check: crate::stream::check, min_seeds: 8 },
-];
-
-/// `model_load`'s check with its outcome dropped ([`replay_all`] looks at the outcome of the
-/// `valid-…` seeds, which are real run folders and must load).
-fn check_model_folder(bytes: &[u8]) {
-    crate::model_folder::check(bytes);
+enum Check {
+    /// Any outcome but a panic passes.
+    Plain(fn(&[u8])),
+    /// `model_load`'s check: its `valid-…` seeds are real run folders and must also load.
+    ModelFolder,
 }
+
+impl Check {
+    /// Runs the check on the input of `seed`; `Err` names what went wrong.
+    fn run(&self, seed: &str, bytes: &[u8]) -> Result<(), String> {
+        let outcome = std::panic::catch_unwind(|| match self {
+            Check::Plain(check) => {
+                check(bytes);
+                None
+            }
+            Check::ModelFolder => Some(crate::model_folder::check(bytes)),
+        })
+        .map_err(|_| "the check panicked".to_string())?;
+        match outcome {
+            Some(outcome) if seed.starts_with("valid-") && outcome != Outcome::Loaded { scaler_ok: true } => {
+                Err(format!("a valid folder did not load: {outcome:?}"))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+const TARGETS: [Target; 4] = [
+    Target { name: "kernels", check: Check::Plain(crate::kernels::check), min_seeds: 13 },
+    Target { name: "csv_ingest", check: Check::Plain(crate::ingest::check), min_seeds: 10 },
+    Target { name: "model_load", check: Check::ModelFolder, min_seeds: 5 },
+    Target { name: "detect_stream", check: Check::Plain(crate::stream::check), min_seeds: 8 },
+];
 
 /// The repository's `fuzz/` folder.
 pub fn fuzz_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz")
 }
 
-/// What a replay saw: `(target, inputs)` per corpus, and the inputs whose check panicked.
+/// What a replay saw: `(target, inputs)` per corpus, and the inputs that failed their check
+/// (a panic, or a `valid-…` model folder that did not load), each with why.
 #[derive(Debug, Default)]
 pub struct Replay {
     pub replayed: Vec<(String, usize)>,
@@ -41,17 +63,16 @@ pub struct Replay {
 
 /// Replays every `fuzz_dir/corpus/<target>/`. Panics, naming the folder, for a corpus whose
 /// target has no check here, a fuzz target without a corpus, or a corpus with fewer seeds than
-/// its minimum; a check that panics on an input is recorded in [`Replay::failures`].
+/// its minimum; an input that fails its check is recorded in [`Replay::failures`].
 pub fn replay_all(fuzz_dir: &Path) -> Replay {
     let mut replay = Replay::default();
     let mut dirs = sorted_entries(&fuzz_dir.join("corpus"));
     dirs.retain(|d| d.is_dir());
     for dir in dirs {
         let name = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
-        let target = TARGETS
-            .iter()
-            .find(|t| t.name == name)
-            .unwrap_or_else(|| panic!("{}: no check function for this corpus in kubelstm_testkit::corpus", dir.display()));
+        let target = TARGETS.iter().find(|t| t.name == name).unwrap_or_else(|| {
+            panic!("{}: no check function for this corpus in kubelstm_testkit::corpus", dir.display())
+        });
         let files = sorted_entries(&dir);
         assert!(
             files.len() >= target.min_seeds,
@@ -62,14 +83,9 @@ pub fn replay_all(fuzz_dir: &Path) -> Replay {
         );
         for file in &files {
             let bytes = std::fs::read(file).unwrap_or_else(|e| panic!("reading {}: {e}", file.display()));
-            if std::panic::catch_unwind(|| (target.check)(&bytes)).is_err() {
-                replay.failures.push(file.display().to_string());
-                continue;
-            }
             let seed = file.file_name().unwrap_or_default().to_string_lossy();
-            if target.name == "model_load" && seed.starts_with("valid-") {
-                let outcome = crate::model_folder::check(&bytes);
-                assert_eq!(outcome, Outcome::Loaded { scaler_ok: true }, "{} is a valid folder", file.display());
+            if let Err(why) = target.check.run(&seed, &bytes) {
+                replay.failures.push(format!("{}: {why}", file.display()));
             }
         }
         replay.replayed.push((name, files.len()));

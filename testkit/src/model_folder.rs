@@ -42,14 +42,32 @@ fn split(bytes: &[u8]) -> Vec<&[u8]> {
     parts
 }
 
-/// A run folder's files as one fuzz input (how the seed corpus is made).
-pub fn encode_model_folder(dir: &Path) -> std::io::Result<Vec<u8>> {
+/// Which of a run folder's files [`encode_model_folder`] takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Parts {
+    /// `model.json`, `model.safetensors`, `scaler.json`; the check then assumes a complete run.
+    ModelFiles,
+    /// Those three and `run_status.json`, for inputs about a run's status.
+    WithStatus,
+}
+
+/// A run folder's files as one fuzz input (how the seed corpus is made). An absent file
+/// becomes an empty part, which the check reads as absent again.
+pub fn encode_model_folder(dir: &Path, parts: Parts) -> std::io::Result<Vec<u8>> {
+    let names = match parts {
+        Parts::ModelFiles => &PARTS[..3],
+        Parts::WithStatus => &PARTS[..],
+    };
     let mut out = Vec::new();
-    for (i, name) in PARTS[..3].iter().enumerate() {
+    for (i, name) in names.iter().enumerate() {
         if i > 0 {
             out.extend_from_slice(SPLIT);
         }
-        out.extend_from_slice(&std::fs::read(dir.join(name))?);
+        match std::fs::read(dir.join(name)) {
+            Ok(bytes) => out.extend_from_slice(&bytes),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
     }
     Ok(out)
 }
@@ -145,6 +163,18 @@ mod tests {
         assert_eq!(parts[0], b"a");
         assert!(parts[3].starts_with(b"d") && parts[3].ends_with(b"e"));
         assert_eq!(split(b"only one"), vec![&b"only one"[..]]);
+    }
+
+    #[test]
+    fn an_absent_file_encodes_as_an_empty_part() {
+        let dir = Scratch::new().unwrap();
+        std::fs::write(dir.0.join(META_FILE), b"meta").unwrap();
+        std::fs::write(dir.0.join(SCALER_FILE), b"scaler").unwrap();
+        std::fs::write(dir.0.join(STATUS_FILE), b"status").unwrap();
+        let three = encode_model_folder(&dir.0, Parts::ModelFiles).unwrap();
+        assert_eq!(split(&three), vec![&b"meta"[..], b"", b"scaler"]);
+        let four = encode_model_folder(&dir.0, Parts::WithStatus).unwrap();
+        assert_eq!(split(&four), vec![&b"meta"[..], b"", b"scaler", b"status"]);
     }
 
     #[test]
