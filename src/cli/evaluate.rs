@@ -21,8 +21,8 @@ use crate::detect::{ScoringModel, DEFAULT_MERGE_GAP};
 use crate::metrics::{event_metrics, label_segments, Evaluation, EventMetrics, PodEvents, Span, Threshold};
 use crate::prometheus::{self, PrometheusArgs};
 use crate::train::evaluation::{evaluate_windows, score_windows, write_evaluation_plots, EvaluationPlots};
-use crate::train::job::SplitWindows;
 use crate::train::report::evaluation_section;
+use crate::train::split_windows::SplitWindows;
 use crate::train::Engine;
 use crate::{Error, Result};
 

@@ -17,7 +17,8 @@ use crate::models::{Arch, Objective, MAX_SEQUENCE_LENGTH, MAX_WIDTH};
 use crate::optim::AdamConfig;
 use crate::prometheus::PrometheusArgs;
 use crate::train::calibration::ErrorWeighting;
-use crate::train::job::{self, DataSource, JobSettings};
+use crate::train::job::{self, JobSettings};
+use crate::train::source::DataSource;
 use crate::train::TrainSettings;
 use crate::{Error, Result};
 

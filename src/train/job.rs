@@ -1,61 +1,44 @@
 //! `kubelstm train` as a library call: data in, complete run folder out.
 //!
-//! load (CSV or the synthetic cluster) → time-ordered splits → scaler fitted on the training
+//! load ([`source`](super::source): CSV, the synthetic cluster or Prometheus) → time-ordered splits → scaler fitted on the training
 //! rows only → windows per pod → train (early stopping on the validation split) → thresholds
 //! chosen on the validation split → evaluation on the test split, which no choice has seen →
 //! artifacts, each written atomically, and the status file last.
 //!
 //! Beside it: [`progress`](super::progress) (the log, the bar, the checkpoint of the best
 //! epoch), [`evaluation`](super::evaluation) (threshold choice, scoring and evaluation of a
-//! split, the charts) and [`report`](super::report) (`summary_report.txt`).
+//! split, the charts), [`report`](super::report) (`summary_report.txt`) and
+//! [`split_windows`](super::split_windows) (a split's windows as the trainer reads them).
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
-use crate::artifacts::model_file::hex;
 use crate::artifacts::names::{
     EVALUATION_FILE, HISTORY_FILE, HISTORY_PLOT, PARAMETERS_FILE, SCALER_FILE, SUMMARY_FILE, THRESHOLD_FILE,
 };
 use crate::artifacts::{save_model, ModelMeta, ModelPipeline, RunFolder, RunStatus};
 use crate::data::split::class_weights;
-use crate::data::synthetic::{self, SyntheticConfig};
 use crate::data::windows::check_lengths;
-use crate::data::{
-    DataFiles, Dataset, LabelAt, LoadOptions, Part, Scaler, ScalerKind, Series, SplitConfig, Splits, WindowIndex,
-};
+use crate::data::{LabelAt, LoadOptions, Part, Scaler, ScalerKind, SplitConfig, Splits};
 use crate::detect::incidents::{incidents_per_series, DEFAULT_MERGE_GAP};
 use crate::detect::smoothing::smooth_in_order;
 use crate::metrics::{Threshold, ThresholdChoice};
 use crate::models::{check_window, Arch, Model, ModelConfig, Objective};
 use crate::params::Weights;
 use crate::plot;
-use crate::prometheus::{self, PrometheusSpec, PullReader, PullSettings};
 use crate::train::calibration::{error_weights, mean_feature_errors, ErrorWeighting};
 use crate::train::evaluation::{
     choose_threshold, evaluate_windows, history_curves, score_windows, write_evaluation_plots, EvaluationPlots,
 };
 use crate::train::progress::{Checkpoint, Progress};
 use crate::train::report::{arch_description, SummaryReport};
+use crate::train::source::{load_data, DataSource};
+use crate::train::split_windows::SplitWindows;
 use crate::train::{fit, Engine, TrainSettings, Windows};
 use crate::{Error, Result};
-
-/// Where the data comes from.
-#[derive(Clone, Debug)]
-pub enum DataSource {
-    /// One CSV, or several read as one dataset (see [`crate::data::sources`]).
-    Files(DataFiles),
-    Synthetic(SyntheticConfig),
-    /// A pull from a Prometheus server; `derived` adds the rolling features in generic mode.
-    Prometheus {
-        pull: Box<PullSettings>,
-        spec: PrometheusSpec,
-        derived: bool,
-    },
-}
 
 /// Everything `train` needs, validated.
 #[derive(Clone, Debug)]
@@ -95,55 +78,6 @@ pub struct JobResult {
     pub run_dir: PathBuf,
     pub status: RunStatus,
     pub summary: String,
-}
-
-/// Loads the data; returns it with the SHA-256 of its CSV bytes.
-pub fn load_data(source: &DataSource, options: &LoadOptions) -> Result<(Dataset, String)> {
-    match source {
-        DataSource::Files(files) => crate::data::sources::load_files(files, options),
-        DataSource::Synthetic(cfg) => {
-            let (bytes, _) = synthetic::csv_bytes(cfg)?;
-            let hash = hex(&Sha256::digest(&bytes));
-            Ok((crate::data::load_reader(bytes.as_slice(), &cfg.describe(), options)?, hash))
-        }
-        DataSource::Prometheus { pull, spec, derived } => {
-            let reader = PullReader::open(pull)?;
-            let options = prometheus::training_options(options, &spec.queries, &reader, *derived);
-            let source = format!("Prometheus at {}", pull.client.url);
-            let (dataset, hash, stats) =
-                prometheus::load_pull(reader, &source, |r| crate::data::load_reader(r, &source, &options))?;
-            eprintln!("{}", prometheus::describe(&pull.client.url, &stats));
-            Ok((dataset, hash))
-        }
-    }
-}
-
-/// The windows of one split, as the trainer sees them.
-pub struct SplitWindows<'a> {
-    pub index: &'a WindowIndex,
-    pub series: &'a [Series],
-    pub features: usize,
-}
-
-impl Windows for SplitWindows<'_> {
-    fn len(&self) -> usize {
-        self.index.len()
-    }
-    fn steps(&self) -> usize {
-        self.index.seq_len
-    }
-    fn features(&self) -> usize {
-        self.features
-    }
-    fn label(&self, i: usize) -> u8 {
-        self.index.label(self.series, i).unwrap_or(0)
-    }
-    fn has_labels(&self) -> bool {
-        self.series.iter().any(|s| s.labels.is_some())
-    }
-    fn gather(&self, ids: &[usize], x: &mut [f32]) {
-        self.index.gather(self.series, self.features, ids, x)
-    }
 }
 
 #[derive(Serialize)]
