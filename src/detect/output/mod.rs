@@ -6,7 +6,7 @@
 //! |---|---|---|---|
 //! | `csv` | scored window | `timestamp,namespace,pod,score,threshold,anomaly,feature_1,share_1,…` | [`csv`] |
 //! | `jsonl` | scored window | `{"timestamp":…,"namespace":…,"pod":…,"score":…,"threshold":…,"anomaly":…,"top_features":[{"feature":…,"share":…}]}` | [`jsonl`] |
-//! | `prometheus` | pod (its latest score, its open incident) | node-exporter textfile: `kubelstm_anomaly_score{namespace="…",pod="…"} 0.93`, … | [`prometheus`] |
+//! | `prometheus` | pod (its latest score, its open incident) | node-exporter textfile: `kubelstm_anomaly_score{namespace="…",pod="…"} 0.93`, … | [`prometheus`], text from [`exposition`] |
 //!
 //! For generic data the key columns are the model's group columns (none for a one-series
 //! file), and without a time column `timestamp` is replaced by `row`, the row's index in the
@@ -24,6 +24,7 @@
 
 pub(crate) mod csv;
 pub(crate) mod destination;
+pub mod exposition;
 pub(crate) mod jsonl;
 pub mod prometheus;
 
@@ -100,7 +101,7 @@ pub(crate) trait WindowFormat {
     /// Completes the output; returns the bytes of a [`Target::Memory`] output.
     fn finish(self: Box<Self>) -> Result<Vec<u8>>;
     /// The Prometheus state, for `serve`'s `/metrics`.
-    fn exposition(&mut self) -> Option<&mut prometheus::Exposition> {
+    fn exposition(&mut self) -> Option<&mut exposition::Exposition> {
         None
     }
 }
