@@ -1,12 +1,16 @@
 //! What every architecture provides — its parameters' initialisation, its cache, its forward
-//! and backward passes — so that [`Model`](super::Model) dispatches in one place
-//! ([`with_net!`] and [`with_cache!`]) and a new architecture is one file behind these traits
-//! plus one arm in each macro.
+//! and backward passes — and the one place [`Model`](super::Model) dispatches to them: the
+//! [`Net`] and [`NetCache`] enums, their constructors and the `with_…!` macros. A new
+//! architecture is one file behind these traits plus one arm in each enum, constructor and
+//! macro of this file (and its [`Arch`] name).
 
 use rand::Rng;
 
 use super::head::HeadCache;
-use super::{DropoutSeed, LayerSummary, ModelConfig, ParamCount};
+use super::{attention, autoencoder, bidirectional, standard};
+use super::{Arch, DropoutSeed, LayerSummary, ModelConfig, ParamCount};
+use super::{AttentionModel, Autoencoder, Bidirectional, Standard};
+use crate::params::ParamLayout;
 use crate::Float;
 
 /// One architecture's layers. Every pass maps a time-major batch `x (T, B, F)` to one output
@@ -55,6 +59,55 @@ pub trait ArchitectureCache<F> {
     fn set_parallel_directions(&mut self, _parallel: bool) {}
     /// The dense head's buffers of the last pass; `None` for a model without the head.
     fn head(&self) -> Option<&HeadCache<F>>;
+}
+
+/// A built model's layers, of whichever architecture.
+#[derive(Clone, Debug)]
+pub(super) enum Net {
+    Standard(Standard),
+    Bidirectional(Bidirectional),
+    Attention(AttentionModel),
+    Autoencoder(Autoencoder),
+}
+
+/// Variants differ in size, but a model has one workspace per thread, made once: boxing
+/// would buy nothing.
+#[derive(Clone, Debug)]
+#[allow(clippy::large_enum_variant)]
+pub(super) enum NetCache<F> {
+    Standard(standard::Cache<F>),
+    Bidirectional(bidirectional::Cache<F>),
+    Attention(attention::Cache<F>),
+    Autoencoder(autoencoder::Cache<F>),
+}
+
+impl Net {
+    /// The layers of `cfg.arch`, their tensors added to `layout`.
+    pub(super) fn new(layout: &mut ParamLayout, cfg: &ModelConfig) -> Net {
+        match cfg.arch {
+            Arch::Standard => Net::Standard(Standard::new(layout, cfg)),
+            Arch::Bidirectional => Net::Bidirectional(Bidirectional::new(layout, cfg)),
+            Arch::Attention => Net::Attention(AttentionModel::new(layout, cfg)),
+            Arch::Autoencoder => Net::Autoencoder(Autoencoder::new(layout, cfg)),
+        }
+    }
+
+    /// An empty cache of this architecture.
+    pub(super) fn new_cache<F: Float>(&self) -> NetCache<F> {
+        match self {
+            Net::Standard(_) => NetCache::Standard(Default::default()),
+            Net::Bidirectional(_) => NetCache::Bidirectional(Default::default()),
+            Net::Attention(_) => NetCache::Attention(Default::default()),
+            Net::Autoencoder(_) => NetCache::Autoencoder(Default::default()),
+        }
+    }
+}
+
+impl<F: Float> NetCache<F> {
+    /// The head's outputs `(B, K)` of the last forward pass (`None` for the autoencoder).
+    pub(super) fn head_out(&self) -> Option<&[F]> {
+        with_cache!(self, |c| c.head().map(|h| h.out.as_slice()))
+    }
 }
 
 /// `$body` with `$m` the model's architecture and `$c` its cache, whatever the architecture.

@@ -41,7 +41,7 @@ pub mod head;
 pub mod standard;
 mod summary;
 
-use architecture::{with_arch, with_cache, with_net};
+use architecture::{with_arch, with_cache, with_net, Net, NetCache};
 pub use architecture::{Architecture, ArchitectureCache};
 pub use attention::AttentionModel;
 pub use autoencoder::Autoencoder;
@@ -66,31 +66,12 @@ pub struct Model {
     net: Net,
 }
 
-#[derive(Clone, Debug)]
-enum Net {
-    Standard(Standard),
-    Bidirectional(Bidirectional),
-    Attention(AttentionModel),
-    Autoencoder(Autoencoder),
-}
-
 /// Per-pass buffers of a model, reused across calls: the network's caches and, for a
 /// forecaster, those of its error.
 #[derive(Clone, Debug)]
 pub struct Workspace<F> {
     net: NetCache<F>,
     forecast: ForecastCache<F>,
-}
-
-/// Variants differ in size, but a model has one workspace per thread, made once: boxing
-/// would buy nothing.
-#[derive(Clone, Debug)]
-#[allow(clippy::large_enum_variant)]
-enum NetCache<F> {
-    Standard(standard::Cache<F>),
-    Bidirectional(bidirectional::Cache<F>),
-    Attention(attention::Cache<F>),
-    Autoencoder(autoencoder::Cache<F>),
 }
 
 impl<F: Float> Workspace<F> {
@@ -115,23 +96,11 @@ impl<F: Float> Workspace<F> {
     }
 }
 
-impl<F: Float> NetCache<F> {
-    /// The head's outputs `(B, K)` of the last forward pass (`None` for the autoencoder).
-    fn head_out(&self) -> Option<&[F]> {
-        with_cache!(self, |c| c.head().map(|h| h.out.as_slice()))
-    }
-}
-
 impl Model {
     pub fn new(config: ModelConfig) -> Result<Self> {
         config.validate()?;
         let mut layout = ParamLayout::new();
-        let net = match config.arch {
-            Arch::Standard => Net::Standard(Standard::new(&mut layout, &config)),
-            Arch::Bidirectional => Net::Bidirectional(Bidirectional::new(&mut layout, &config)),
-            Arch::Attention => Net::Attention(AttentionModel::new(&mut layout, &config)),
-            Arch::Autoencoder => Net::Autoencoder(Autoencoder::new(&mut layout, &config)),
-        };
+        let net = Net::new(&mut layout, &config);
         if layout.len() > MAX_PARAMETERS {
             return Err(Error::config(format!(
                 "the model would have {} parameters, more than the {MAX_PARAMETERS} kubelstm trains; \
@@ -151,13 +120,7 @@ impl Model {
     }
 
     pub fn workspace<F: Float>(&self) -> Workspace<F> {
-        let net = match &self.net {
-            Net::Standard(_) => NetCache::Standard(Default::default()),
-            Net::Bidirectional(_) => NetCache::Bidirectional(Default::default()),
-            Net::Attention(_) => NetCache::Attention(Default::default()),
-            Net::Autoencoder(_) => NetCache::Autoencoder(Default::default()),
-        };
-        Workspace { net, forecast: ForecastCache::default() }
+        Workspace { net: self.net.new_cache(), forecast: ForecastCache::default() }
     }
 
     /// Forward pass over `x (T, B, F)`; returns the outputs `(B)` (see the module docs).
