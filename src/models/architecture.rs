@@ -1,6 +1,6 @@
 //! What every architecture provides — its parameters' initialisation, its cache, its forward
 //! and backward passes — and the one place [`Model`](super::Model) dispatches to them: the
-//! [`Net`] and [`NetCache`] enums, their constructors and the `with_…!` macros. A new
+//! `Net` and `NetCache` enums, their constructors and the `with_…!` macros. A new
 //! architecture is one file behind these traits plus one arm in each enum, constructor and
 //! macro of this file (and its [`Arch`] name).
 
