@@ -15,7 +15,6 @@ pub struct DropoutSeed {
 
 /// Applies `drop` to `x (T, B, C)` when training and returns the buffer holding the result:
 /// `out` (masked with a fresh `mask`) or `x` itself at inference.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn dropout_forward<'a, F: Float>(
     drop: &Dropout,
     mask: &mut Vec<F>,
