@@ -49,7 +49,7 @@ fn inference(c: &mut Criterion) {
             group.throughput(Throughput::Elements(batch as u64));
             group.bench_function(BenchmarkId::new(arch.name(), format!("b{batch}")), |b| {
                 b.iter(|| {
-                    engine.predict(&params, &pool, &ids, batch, &mut out);
+                    engine.model_outputs(&params, &pool, &ids, batch, &mut out);
                     black_box(&out);
                 })
             });

@@ -210,7 +210,7 @@ impl TrainStep {
         }
         self.cursor += batch;
         self.step += 1;
-        let loss = self.engine.backward(&self.params, pool, &self.ids, class_weights, self.step, &mut self.outputs);
+        let loss = self.engine.loss_and_gradient(&self.params, pool, &self.ids, class_weights, self.step, &mut self.outputs);
         self.engine.step(&mut self.adam, &mut self.params);
         loss
     }
@@ -239,12 +239,12 @@ pub fn bench_arch(
     let ids: Vec<usize> = (0..INFER_BATCH).collect();
     let mut outputs = vec![0.0f32; INFER_BATCH];
     let infer = throughput(timing, INFER_BATCH, || {
-        engine.predict(&params, pool, &ids, INFER_BATCH, &mut outputs);
+        engine.model_outputs(&params, pool, &ids, INFER_BATCH, &mut outputs);
         std::hint::black_box(&outputs);
     });
     let mut one = [0.0f32];
     let latency_b1 = latency(timing, || {
-        engine.predict(&params, pool, &[0], 1, &mut one);
+        engine.model_outputs(&params, pool, &[0], 1, &mut one);
         std::hint::black_box(&one);
     });
     let flops = forward_flops(arch, STEPS, FEATURES);

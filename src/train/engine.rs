@@ -92,7 +92,7 @@ impl Engine {
     /// batch-mean loss) in [`Engine::gradient`], writes each window's output (logit or
     /// reconstruction error) into `outputs`, and returns the batch loss: class-weighted BCE
     /// for classifiers, mean reconstruction error otherwise.
-    pub fn backward(
+    pub fn loss_and_gradient(
         &mut self,
         weights: &Weights<f32>,
         windows: &dyn Windows,
@@ -101,7 +101,7 @@ impl Engine {
         dropout_seed: u64,
         outputs: &mut [f32],
     ) -> f64 {
-        assert_eq!(outputs.len(), ids.len(), "backward: one output per window");
+        assert_eq!(outputs.len(), ids.len(), "loss_and_gradient: one output per window");
         let (params, generation) = (weights.values(), Some(weights.generation()));
         let batch = ids.len();
         let (steps, features) = (windows.steps(), windows.features());
@@ -173,14 +173,14 @@ impl Engine {
         shards[..used].iter().map(|s| s.loss).sum()
     }
 
-    /// Applies `adam` with the gradient of the last [`Engine::backward`], on the engine's
+    /// Applies `adam` with the gradient of the last [`Engine::loss_and_gradient`], on the engine's
     /// threads.
     pub fn step(&mut self, adam: &mut Adam<f32>, weights: &mut Weights<f32>) {
         let pool = self.pool.as_ref();
         adam.update_in(weights.values_mut(), &self.shards[0].grads, pool);
     }
 
-    /// The gradient left by the last [`Engine::backward`].
+    /// The gradient left by the last [`Engine::loss_and_gradient`].
     pub fn gradient(&self) -> &[f32] {
         &self.shards[0].grads
     }
@@ -190,7 +190,7 @@ impl Engine {
 
     /// Inference outputs (logits or reconstruction errors) of windows `ids`, `chunk` windows
     /// at a time split across the threads.
-    pub fn predict(
+    pub fn model_outputs(
         &mut self,
         weights: &Weights<f32>,
         windows: &dyn Windows,
@@ -198,7 +198,7 @@ impl Engine {
         chunk: usize,
         outputs: &mut [f32],
     ) {
-        assert_eq!(outputs.len(), ids.len(), "predict: one output per window");
+        assert_eq!(outputs.len(), ids.len(), "model_outputs: one output per window");
         let (params, generation) = (weights.values(), Some(weights.generation()));
         let (steps, features) = (windows.steps(), windows.features());
         let Engine { model, pool, shards, micro_batch } = self;

@@ -62,7 +62,7 @@ pub fn choose_threshold(
 pub fn score_windows(engine: &mut Engine, params: &Weights<f32>, w: &dyn Windows) -> Vec<f64> {
     let ids: Vec<usize> = (0..w.len()).collect();
     let mut out = vec![0.0f32; ids.len()];
-    engine.predict(params, w, &ids, 1024, &mut out);
+    engine.model_outputs(params, w, &ids, 1024, &mut out);
     out.iter().map(|&o| f64::from(engine.model.score(o))).collect()
 }
 

@@ -218,7 +218,7 @@ pub fn fit(
         for (b, ids) in order.chunks(batch_size).enumerate() {
             let out = &mut train_outputs[b * batch_size..b * batch_size + ids.len()];
             let loss =
-                engine.backward(&params, train, ids, settings.class_weights, step_seed(settings.seed, epoch, b), out);
+                engine.loss_and_gradient(&params, train, ids, settings.class_weights, step_seed(settings.seed, epoch, b), out);
             let grads = engine.gradient_mut();
             let norm = match settings.clip_norm {
                 Some(max) => clip_global_norm(grads, max),
@@ -270,7 +270,7 @@ pub fn fit(
             SplitMetrics { loss: train_loss, ..Default::default() }
         };
 
-        engine.predict(&params, validation, &val_ids, 1024, &mut val_outputs);
+        engine.model_outputs(&params, validation, &val_ids, 1024, &mut val_outputs);
         let val_loss = validation_loss(objective, &val_outputs, &val_labels);
         let validation = if validation.has_labels() {
             split_metrics(objective, val_loss, &val_outputs, &val_labels, threshold)?

@@ -140,7 +140,7 @@ pub fn check(bytes: &[u8]) -> Outcome {
             let windows = DenseWindows { x: vec![0.0; 2 * steps * features], labels: vec![0, 1], steps, features };
             let mut engine = Engine::new(model.clone(), 1).expect("a one-thread engine");
             let mut out = [0.0f32; 2];
-            engine.predict(&Weights::new(loaded.params.clone()), &windows, &[0, 1], 2, &mut out);
+            engine.model_outputs(&Weights::new(loaded.params.clone()), &windows, &[0, 1], 2, &mut out);
             Outcome::Loaded { scaler_ok }
         }
         Err(e) => Outcome::Refused { error: kubelstm::cli::error_chain(&e), scaler_ok },
