@@ -191,32 +191,6 @@ fn streaming_scores_and_shares_equal_batch_to_the_last_bit() {
     }
 }
 
-/// One window at a time on two workers is `serve`'s and a stream's latency case: the
-/// autoencoder's bidirectional layers then run their two directions on the two threads. The
-/// scores and shares are still the bits of one worker scoring every window in one batch.
-#[test]
-fn one_window_on_two_threads_scores_the_bits_of_a_whole_batch_on_one() {
-    use kubelstm::data::WindowIndex;
-    let fx = fixture();
-    for run in [&fx.autoencoder, &fx.standard] {
-        let model = ScoringModel::load(run).unwrap();
-        let f = model.features();
-        let dataset = load_for_scoring(std::fs::File::open(&fx.k8s_csv).unwrap(), "k8s", &model, false).unwrap();
-        let index = WindowIndex::scoring(&dataset.series, model.steps(), model.label_at());
-        let n = 40.min(index.len());
-        let (mut scores, mut shares) = (vec![0.0f32; n], vec![0.0f32; n * f]);
-        BatchScorer::new(&model, 1).unwrap().score(&index, &dataset.series, 0..n, &mut scores, Some(&mut shares));
-        let mut alone = BatchScorer::new(&model, 2).unwrap();
-        for i in 0..n {
-            let (mut score, mut share) = ([0.0f32], vec![0.0f32; f]);
-            alone.score(&index, &dataset.series, i..i + 1, &mut score, Some(&mut share));
-            assert_eq!(score[0].to_bits(), scores[i].to_bits(), "{} window {i}", model.arch());
-            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-            assert_eq!(bits(&share), bits(&shares[i * f..(i + 1) * f]), "{} window {i}", model.arch());
-        }
-    }
-}
-
 #[test]
 fn cli_batch_and_follow_write_the_same_rows() {
     let fx = fixture();

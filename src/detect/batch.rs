@@ -52,8 +52,6 @@ pub struct BatchScorer {
     pub per_worker: usize,
     steps: usize,
     features: usize,
-    /// The model has bidirectional layers, whose directions can run on two threads.
-    bidirectional: bool,
 }
 
 impl BatchScorer {
@@ -67,7 +65,6 @@ impl BatchScorer {
             per_worker: windows_per_worker(model.steps(), model.features()),
             steps: model.steps(),
             features: model.features(),
-            bidirectional: model.arch().has_bidirectional_layers(),
         })
     }
 
@@ -149,17 +146,6 @@ impl BatchScorer {
         };
         match &self.pool {
             Some(pool) if jobs.len() > 1 => pool.install(|| jobs.par_iter_mut().for_each(work)),
-            // One window (a stream's or `serve`'s latency case): as in training's
-            // `Engine::model_outputs`, bidirectional layers use the idle thread for their
-            // second direction; other models stay on the calling thread.
-            Some(pool) if self.bidirectional => {
-                let job = &mut jobs[0];
-                pool.install(|| {
-                    job.0.scorer.set_parallel_directions(true);
-                    work(job);
-                    job.0.scorer.set_parallel_directions(false);
-                });
-            }
             _ => jobs.iter_mut().for_each(work),
         }
     }

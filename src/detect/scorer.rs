@@ -45,12 +45,6 @@ impl Scorer {
         &self.model
     }
 
-    /// Lets bidirectional layers run their two directions on two threads of the current pool
-    /// (see [`Workspace::set_parallel_directions`]); the scores are the same bits either way.
-    pub fn set_parallel_directions(&mut self, parallel: bool) {
-        self.ws.set_parallel_directions(parallel);
-    }
-
     /// Scores the windows `x (T, B, F)` into `scores (B)`; with `explain (B, F)`, also writes
     /// each window's per-feature shares.
     pub fn score(&mut self, x: &[f32], steps: usize, batch: usize, scores: &mut [f32], explain: Option<&mut [f32]>) {
