@@ -5,6 +5,12 @@
 //! bit-reproducible at a fixed thread count). This is the only level of parallelism: the
 //! GEMMs inside a shard run single-threaded. Buffers are sized on first use and reused, so a
 //! step allocates nothing.
+//!
+//! This is training's executor: [`Engine::loss_and_gradient`] for a step, and
+//! [`Engine::model_outputs`] for the raw outputs (logits or errors) that validation,
+//! `evaluate` and `kubelstm bench` read. `detect` and `serve` score through
+//! [`BatchScorer`](crate::detect::batch::BatchScorer) instead, whose workers add the score
+//! function and the per-feature explanations to the same forward pass.
 
 use std::ops::Range;
 
