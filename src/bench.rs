@@ -210,7 +210,8 @@ impl TrainStep {
         }
         self.cursor += batch;
         self.step += 1;
-        let loss = self.engine.loss_and_gradient(&self.params, pool, &self.ids, class_weights, self.step, &mut self.outputs);
+        let loss =
+            self.engine.loss_and_gradient(&self.params, pool, &self.ids, class_weights, self.step, &mut self.outputs);
         self.engine.step(&mut self.adam, &mut self.params);
         loss
     }

@@ -217,8 +217,14 @@ pub fn fit(
         let mut done = 0;
         for (b, ids) in order.chunks(batch_size).enumerate() {
             let out = &mut train_outputs[b * batch_size..b * batch_size + ids.len()];
-            let loss =
-                engine.loss_and_gradient(&params, train, ids, settings.class_weights, step_seed(settings.seed, epoch, b), out);
+            let loss = engine.loss_and_gradient(
+                &params,
+                train,
+                ids,
+                settings.class_weights,
+                step_seed(settings.seed, epoch, b),
+                out,
+            );
             let grads = engine.gradient_mut();
             let norm = match settings.clip_norm {
                 Some(max) => clip_global_norm(grads, max),
