@@ -15,6 +15,7 @@
 //! | [`detect`] | `kubelstm detect`: scoring new metrics, batch and `--follow`; outputs, incidents |
 //! | [`prometheus`] | Prometheus as a data source: queries, HTTP client, pulls read as CSV |
 //! | [`serve`] | `kubelstm serve`: the always-on exporter Prometheus scrapes |
+//! | [`source`] | where metrics come from: files, standard input, synthetic, Prometheus; read whole or followed |
 //! | [`data`] | CSV ingest, per-pod series, features, labels, scalers, windows, splits, synthetic cluster |
 //! | [`metrics`] | ROC, precision-recall, AUC, confusion matrix, thresholds |
 //! | [`plot`] | PNG charts |
@@ -41,6 +42,7 @@ pub mod params;
 pub mod plot;
 pub mod prometheus;
 pub mod serve;
+pub mod source;
 pub mod train;
 
 pub use error::{Error, Result};

@@ -707,7 +707,7 @@ fn serve_follows_a_collectors_csv_as_it_grows() {
     std::fs::write(&live, lines[..201].join("\n") + "\n").unwrap();
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
-    let mut child = Command::new(EXE)
+    let child = Command::new(EXE)
         .args(["serve", "--model", p(&run), "--data", p(&live), "--follow", "--listen", &listen, "--threads", "1"])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -735,6 +735,9 @@ fn serve_follows_a_collectors_csv_as_it_grows() {
     });
     assert!(body.contains("kubelstm_windows_scored_total"));
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(0));
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // The start-up line says what is read: the followed file, not an empty Prometheus URL.
+    let first = stderr(&o).lines().next().unwrap_or_default().to_owned();
+    assert!(first.contains(&format!("following {}", live.display())) && !first.contains("pulling"), "{first}");
 }

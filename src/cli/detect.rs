@@ -1,8 +1,7 @@
 //! `kubelstm detect`: score new metrics with a trained model, as a batch or a stream
 //! (`--follow`). See [`crate::detect`] for what a score means and the two drivers.
 
-use std::cell::RefCell;
-use std::io::{IsTerminal, Read};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -12,13 +11,14 @@ use super::Outcome;
 use crate::data::sources::files_name_series;
 use crate::data::windows::check_lengths;
 use crate::data::{DataFiles, IngestReport, LabelAt};
-use crate::detect::batch::{load_files_for_scoring, load_for_scoring, score_dataset, BatchScorer, DEFAULT_PER_WORKER};
-use crate::detect::follow::{spawn_reader, ChannelReader, FollowedFile};
+use crate::detect::batch::{score_dataset, BatchScorer, ScoringLoader};
+use crate::detect::follow::score_live;
 use crate::detect::output::Target;
-use crate::detect::stream::{run_stream, ScoreBatcher, StreamSettings, StreamSink};
-use crate::detect::{EventSink, Smoothed, WindowSink, DEFAULT_MERGE_GAP};
+use crate::detect::stream::StreamSettings;
+use crate::detect::{EventSink, WindowSink, DEFAULT_MERGE_GAP};
 use crate::detect::{Format, Output, OutputOptions, ScoringModel};
-use crate::prometheus::{self, PrometheusArgs};
+use crate::prometheus::PrometheusArgs;
+use crate::source::{FilesSource, PrometheusSource, Source, StdinSource};
 use crate::{Error, Result};
 
 #[derive(clap::Args, Debug)]
@@ -94,7 +94,6 @@ struct Settings {
     threads: usize,
     threshold: Option<f64>,
     evict_after: i64,
-    stdin: bool,
     /// The files to read, unless the input is standard input or Prometheus.
     files: Option<DataFiles>,
 }
@@ -153,7 +152,7 @@ impl Args {
                 }
             }
         }
-        Ok(Settings { threads, threshold: self.threshold, evict_after: self.evict_after as i64, stdin, files })
+        Ok(Settings { threads, threshold: self.threshold, evict_after: self.evict_after as i64, files })
     }
 }
 
@@ -173,19 +172,17 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-fn source_name(settings: &Settings) -> String {
-    match &settings.files {
-        Some(files) => files.describe(),
-        None => "<stdin>".into(),
+/// The source `settings` name: Prometheus (reaching `lookback` steps back), files, or standard
+/// input.
+fn open_source(args: &Args, settings: &Settings, model: &ScoringModel, lookback: u64) -> Result<Box<dyn Source>> {
+    if args.source.is_set() {
+        let spec = model.loaded.meta.prometheus.as_ref();
+        return Ok(Box::new(PrometheusSource::for_scoring(&args.source, spec, "-1h", lookback)?));
     }
-}
-
-/// Standard input, or the one file (several are read by [`load_files_for_scoring`]).
-fn open_input(settings: &Settings) -> Result<Box<dyn Read + Send>> {
-    match settings.files.as_ref().map(|f| f.paths()) {
-        Some([path]) => Ok(Box::new(std::fs::File::open(path).map_err(|e| Error::io("open", path, e))?)),
-        _ => Ok(Box::new(std::io::stdin())),
-    }
+    Ok(match &settings.files {
+        Some(files) => Box::new(FilesSource(files.clone())),
+        None => Box::new(StdinSource),
+    })
 }
 
 /// The output's series key columns: the model's, or `series` when each file is a series.
@@ -274,20 +271,23 @@ pub fn run(args: Args) -> Result<Outcome> {
     })
 }
 
-/// Scores the input (followed, pulled from Prometheus, or a file read whole) into `out`.
+/// Scores the input (followed, or read whole: files, standard input, a Prometheus pull) into
+/// `out`.
 fn drive<W: WindowSink>(
     args: &Args,
     settings: &Settings,
     model: &ScoringModel,
     explain: bool,
-    mut out: W,
+    out: W,
 ) -> Result<Driven<W>> {
-    let source = source_name(settings);
-    let mut interrupted = false;
-    let (pods, problems) = if args.follow {
+    // A pull reaches back for the first windows' history: T rows, the two before them that
+    // rates need, and the windows a smoothed score averages.
+    let lookback = model.steps() as u64 + 3 + (model.smooth_windows() as u64 - 1);
+    let source = open_source(args, settings, model, lookback)?;
+    if args.follow {
+        let live = source.open_live(args.quiet)?;
         let stop = Arc::new(AtomicBool::new(false));
-        let tail = !settings.stdin;
-        if tail {
+        if live.tail {
             let flag = stop.clone();
             // First Ctrl-C (or SIGTERM, SIGHUP): stop following, write what was scored; a second
             // one aborts.
@@ -297,72 +297,33 @@ fn drive<W: WindowSink>(
                 }
             });
         }
-        let input: Box<dyn Read + Send> = match settings.files.as_ref().map(|f| f.paths()) {
-            // Followed as `tail -F`: truncation and rotation start it again from the top.
-            Some([path]) if tail => {
-                Box::new(FollowedFile::open(path.clone(), args.quiet).map_err(|e| Error::io("open", path, e))?)
-            }
-            _ => open_input(settings)?,
-        };
-        let rx = spawn_reader(input, tail, stop.clone());
-        // Windows are scored in batches while input keeps coming, and at once when it pauses.
-        let batcher = ScoreBatcher::new(model, settings.threads, DEFAULT_PER_WORKER * settings.threads, explain)?;
-        // Streamed windows are smoothed as score_dataset smooths a batch: per pod, in order.
-        let out_smoothed = Smoothed::new(out, model.smooth_windows());
-        let sink = RefCell::new(StreamSink { batcher, out: out_smoothed });
-        let failed: RefCell<Option<Error>> = RefCell::new(None);
-        let reader = ChannelReader::new(rx, || {
-            sink.borrow_mut().idle().map_err(|e| {
-                let io = std::io::Error::other(e.to_string());
-                *failed.borrow_mut() = Some(e);
-                io
-            })
-        });
         let stream_settings =
             StreamSettings { skip_bad_rows: args.skip_bad_rows, explain, evict_after: Some(settings.evict_after) };
-        let summary = match run_stream(reader, &source, model, stream_settings, &sink) {
-            Ok(summary) => summary,
-            Err(e) => return Err(failed.into_inner().unwrap_or(e)),
-        };
-        out = sink.into_inner().finish()?.into_inner();
-        interrupted = stop.load(Ordering::SeqCst);
+        let (summary, out) = score_live(live, model, settings.threads, stream_settings, out, stop.clone(), |_| Ok(()))?;
         let mut problems = report_problems(&summary.report);
         if summary.windows == 0 && summary.report.rows_loaded > 0 {
             problems +=
                 &format!("warning: no pod reached {} rows, the model's window: nothing was scored\n", model.steps());
         }
-        (summary.pods, problems)
-    } else if args.source.is_set() {
-        // History for the first windows: T rows, and the two before them that rates need.
-        // and the windows a smoothed score averages.
-        let lookback = model.steps() as u64 + 3 + (model.smooth_windows() as u64 - 1);
-        let pull = prometheus::open_for_scoring(&args.source, model.loaded.meta.prometheus.as_ref(), "-1h", lookback)?;
-        let from = pull.from;
-        let (dataset, _, stats) = prometheus::load_pull(pull.reader, &pull.source, |r| {
-            load_for_scoring(r, &pull.source, model, args.skip_bad_rows)
-        })?;
-        let problems = report_problems(&dataset.report) + &format!("{}\n", prometheus::describe(&pull.url, &stats));
-        let mut scorer = BatchScorer::new(model, settings.threads)?;
-        score_dataset(
-            &mut scorer,
-            &dataset,
-            model,
-            explain,
-            |s| if s.timestamp >= from { out.write(s) } else { Ok(()) },
-        )?;
-        (dataset.series.len(), problems)
-    } else {
-        let dataset = match &settings.files {
-            Some(files) if files.len() > 1 => load_files_for_scoring(files, model, args.skip_bad_rows)?.0,
-            _ => load_for_scoring(open_input(settings)?, &source, model, args.skip_bad_rows)?,
-        };
-        let mut problems = report_problems(&dataset.report);
+        let interrupted = stop.load(Ordering::SeqCst);
+        return Ok(Driven { out, pods: summary.pods, problems, interrupted });
+    }
+    let mut out = out;
+    let loaded = source.read_whole(&ScoringLoader { model, skip_bad_rows: args.skip_bad_rows })?;
+    let dataset = &loaded.dataset;
+    let mut problems = report_problems(&dataset.report);
+    if let Some(note) = &loaded.note {
+        problems += &format!("{note}\n");
+    }
+    // A pull's series are as long as the range asked for; a short one is a pod that just
+    // started, not a file too short for the model.
+    if loaded.scored_from.is_none() {
         for w in check_lengths(&dataset.series, model.steps(), LabelAt::Last)? {
             problems += &format!("warning: {w}\n");
         }
-        let mut scorer = BatchScorer::new(model, settings.threads)?;
-        score_dataset(&mut scorer, &dataset, model, explain, |s| out.write(s))?;
-        (dataset.series.len(), problems)
-    };
-    Ok(Driven { out, pods, problems, interrupted })
+    }
+    let from = loaded.scored_from.unwrap_or(i64::MIN);
+    let mut scorer = BatchScorer::new(model, settings.threads)?;
+    score_dataset(&mut scorer, dataset, model, explain, |s| if s.timestamp >= from { out.write(s) } else { Ok(()) })?;
+    Ok(Driven { out, pods: dataset.series.len(), problems, interrupted: false })
 }

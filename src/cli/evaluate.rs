@@ -15,11 +15,12 @@ use crate::artifacts::names::{EVALUATION_FILE, SUMMARY_FILE};
 use crate::artifacts::{RunFolder, RunStatus};
 use crate::data::windows::check_lengths;
 use crate::data::{DataFiles, LabelSource, Series, WindowIndex};
-use crate::detect::batch::{load_files_for_scoring, load_for_scoring};
+use crate::detect::batch::ScoringLoader;
 use crate::detect::incidents::incidents_per_series;
 use crate::detect::{ScoringModel, DEFAULT_MERGE_GAP};
 use crate::metrics::{event_metrics, label_segments, Evaluation, EventMetrics, PodEvents, Span, Threshold};
-use crate::prometheus::{self, PrometheusArgs};
+use crate::prometheus::PrometheusArgs;
+use crate::source::{FilesSource, PrometheusSource, Source};
 use crate::train::evaluation::{evaluate_windows, score_windows, write_evaluation_plots, EvaluationPlots};
 use crate::train::report::evaluation_section;
 use crate::train::split_windows::SplitWindows;
@@ -141,21 +142,18 @@ pub fn evaluate(args: &Args) -> Result<EvaluateResult> {
     let model = ScoringModel::load(&args.model)?;
     args.source.check_unused()?;
     let files = if args.data.is_empty() { None } else { Some(DataFiles::resolve(&args.data, "--data")?) };
-    let (dataset, data_sha256, source) = match (&files, args.source.is_set()) {
+    let source: Box<dyn Source> = match (&files, args.source.is_set()) {
         (Some(_), true) => return Err(Error::config("--data and --prometheus are two sources: pass one")),
-        (Some(files), false) => {
-            let (dataset, hash) = load_files_for_scoring(files, &model, args.skip_bad_rows)?;
-            (dataset, hash, files.describe())
-        }
+        (Some(files), false) => Box::new(FilesSource(files.clone())),
         (None, _) => {
-            let pull = prometheus::open_for_scoring(&args.source, model.loaded.meta.prometheus.as_ref(), "-1d", 0)?;
-            let (dataset, hash, stats) = prometheus::load_pull(pull.reader, &pull.source, |r| {
-                load_for_scoring(r, &pull.source, &model, args.skip_bad_rows)
-            })?;
-            eprintln!("{}", prometheus::describe(&pull.url, &stats));
-            (dataset, hash, pull.source)
+            Box::new(PrometheusSource::for_scoring(&args.source, model.loaded.meta.prometheus.as_ref(), "-1d", 0)?)
         }
     };
+    let loaded = source.read_whole(&ScoringLoader { model: &model, skip_bad_rows: args.skip_bad_rows })?;
+    if let Some(note) = &loaded.note {
+        eprintln!("{note}");
+    }
+    let (dataset, data_sha256, source) = (loaded.dataset, loaded.sha256, source.describe());
     if !dataset.has_labels() {
         return Err(no_labels(&model, &source));
     }

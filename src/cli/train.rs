@@ -16,9 +16,9 @@ use crate::metrics::ThresholdChoice;
 use crate::models::{Arch, Objective, MAX_SEQUENCE_LENGTH, MAX_WIDTH};
 use crate::optim::AdamConfig;
 use crate::prometheus::PrometheusArgs;
+use crate::source::{FilesSource, PrometheusSource, Source, SyntheticSource};
 use crate::train::calibration::ErrorWeighting;
 use crate::train::job::{self, JobSettings};
-use crate::train::source::DataSource;
 use crate::train::TrainSettings;
 use crate::{Error, Result};
 
@@ -200,10 +200,10 @@ impl Args {
             None => None,
         };
         self.source.check_unused()?;
-        let data = match (self.data_path.is_empty(), self.source.is_set()) {
+        let data: Arc<dyn Source> = match (self.data_path.is_empty(), self.source.is_set()) {
             (false, true) => return Err(Error::config("--data-path and --prometheus are two sources: pass one")),
-            (false, false) => DataSource::Files(DataFiles::resolve(&self.data_path, "--data-path")?),
-            (true, false) => DataSource::Synthetic(SyntheticConfig::default()),
+            (false, false) => Arc::new(FilesSource(DataFiles::resolve(&self.data_path, "--data-path")?)),
+            (true, false) => Arc::new(SyntheticSource(SyntheticConfig::default())),
             (true, true) => {
                 if let Some(flag) = self.data.generic_flag() {
                     return Err(Error::config(format!(
@@ -211,9 +211,7 @@ impl Args {
                          (--query NAME=PROMQL, --group-labels)"
                     )));
                 }
-                let spec = self.source.spec(None)?;
-                let pull = self.source.pull_settings(&spec, "-7d", 0)?;
-                DataSource::Prometheus { pull: Box::new(pull), spec, derived: self.data.derived_features }
+                Arc::new(PrometheusSource::for_training(&self.source, "-7d", self.data.derived_features)?)
             }
         };
         let parameters = serde_json::json!({

@@ -18,11 +18,13 @@ use super::output::Scored;
 use super::scorer::Scorer;
 use crate::data::csv_guard::MAX_LINE_BYTES;
 use crate::data::csv_ingest::{csv_reader, unclosed_quote, KEY_SEPARATOR};
+use crate::data::options::GenericSpec;
 use crate::data::schema::clean_header;
 use crate::data::sources::load_files;
 use crate::data::{DataFiles, Dataset, Series, WindowIndex};
 use crate::nn::resize;
 use crate::parallel::{ranges, worker_pool};
+use crate::source::Loader;
 use crate::{Error, Result};
 
 /// Windows scored per worker per round: large enough for efficient GEMMs, small enough that a
@@ -166,7 +168,7 @@ pub fn score_dataset(
     let round = scorer.per_worker * scorer.threads();
     let mut scores = vec![0.0f32; round]; // (B)
     let mut shares = vec![0.0f32; if explain { round * f } else { 0 }]; // (B, F)
-    // The model's threshold applies to smoothed scores; series arrive whole and in time order.
+                                                                        // The model's threshold applies to smoothed scores; series arrive whole and in time order.
     let mut smoother = Smoother::new(model.smooth_windows());
     let mut start = 0;
     while start < index.len() {
@@ -215,6 +217,24 @@ pub fn load_files_for_scoring(
     let (mut dataset, hash) = load_files(files, &model.load_options(skip_bad_rows))?;
     model.scaler().transform_dataset(&mut dataset)?;
     Ok((dataset, hash))
+}
+
+/// A saved model's [`Loader`]: whatever the source, its rows are read in the model's schema
+/// (the header checked first) and scaled with the model's scaler.
+pub struct ScoringLoader<'a> {
+    pub model: &'a ScoringModel,
+    pub skip_bad_rows: bool,
+}
+
+impl Loader for ScoringLoader<'_> {
+    /// The model's pipeline names the columns, whatever the source says of them.
+    fn load(&self, input: &mut dyn Read, source: &str, _columns: Option<&GenericSpec>) -> Result<Dataset> {
+        load_for_scoring(input, source, self.model, self.skip_bad_rows)
+    }
+
+    fn load_files(&self, files: &DataFiles) -> Result<(Dataset, String)> {
+        load_files_for_scoring(files, self.model, self.skip_bad_rows)
+    }
 }
 
 /// Reads the header line of `input` and checks it names the model's columns; returns the line.

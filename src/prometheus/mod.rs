@@ -40,8 +40,7 @@ pub use queries::QuerySet;
 pub use range::Range;
 
 use crate::data::hashing::HashingReader;
-use crate::data::options::{FeatureColumns, GenericSpec, SchemaMode};
-use crate::data::{Dataset, LoadOptions};
+use crate::data::Dataset;
 use crate::{Error, Result};
 
 /// The step when neither the flag nor the model names one.
@@ -230,21 +229,6 @@ impl PrometheusArgs {
     }
 }
 
-/// The load options for training on a pull: the Kubernetes schema when the query set is it,
-/// else generic mode over the pull's numeric columns, grouped by its group columns.
-pub fn training_options(base: &LoadOptions, set: &QuerySet, reader: &PullReader, derived: bool) -> LoadOptions {
-    let mut options = base.clone();
-    if !set.is_kubernetes() {
-        options.schema = SchemaMode::Generic(GenericSpec {
-            features: FeatureColumns::Names(reader.numeric_names()),
-            time_column: Some(queries::TIME_COLUMN.to_owned()),
-            group_columns: set.group_columns.clone(),
-            derived,
-        });
-    }
-    options
-}
-
 /// Reads a pull through `load` (an ingest of CSV bytes), hashing the bytes as a file's would
 /// be. A read error the pull caused is replaced by the pull's own error; the pull's warnings
 /// go first in the dataset's report. Returns the dataset, the SHA-256 and what the pull did.
@@ -273,29 +257,4 @@ pub fn describe(url: &str, stats: &PullStats) -> String {
         s += &format!("; {} NaN or infinite samples left empty", stats.non_finite);
     }
     s
-}
-
-/// A pull opened to be scored by a saved model.
-pub struct ScoringPull {
-    pub reader: PullReader,
-    /// Names the source in messages: `Prometheus at URL`.
-    pub source: String,
-    pub url: String,
-    /// The first instant asked for; rows before it are only the first windows' history.
-    pub from: i64,
-}
-
-/// Opens the pull `detect` or `evaluate` scores: the model's step, rate window and queries
-/// unless the flags say otherwise, reaching `lookback` steps before `--start`.
-pub fn open_for_scoring(
-    args: &PrometheusArgs,
-    model: Option<&PrometheusSpec>,
-    default_start: &str,
-    lookback: u64,
-) -> Result<ScoringPull> {
-    let spec = args.spec(model)?;
-    let pull = args.pull_settings(&spec, default_start, lookback)?;
-    let from = pull.range.start + (lookback * spec.step_seconds) as i64;
-    let reader = PullReader::open(&pull)?;
-    Ok(ScoringPull { reader, source: format!("Prometheus at {}", pull.client.url), url: pull.client.url, from })
 }

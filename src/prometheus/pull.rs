@@ -198,11 +198,6 @@ impl PullReader {
         Ok(reader)
     }
 
-    /// Progress lines on a terminal (on by default when asked for in the settings).
-    pub fn set_progress(&mut self, on: bool) {
-        self.progress = on && io::stderr().is_terminal();
-    }
-
     pub fn handle(&self) -> PullHandle {
         self.handle.clone()
     }

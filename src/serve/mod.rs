@@ -26,10 +26,12 @@ pub mod http;
 mod model_folder;
 
 use crate::cli::Outcome;
-use crate::detect::batch::{load_for_scoring, score_dataset, BatchScorer};
+use crate::detect::batch::{score_dataset, BatchScorer, ScoringLoader};
 use crate::detect::output::Target;
 use crate::detect::{Format, Output, OutputOptions, ScoringModel};
-use crate::prometheus::{self, range, PrometheusArgs};
+use crate::prometheus::{range, PrometheusArgs};
+use crate::data::DataFiles;
+use crate::source::{FilesSource, PrometheusSource, Source};
 use crate::{Error, Result};
 use follow::follow_file;
 use health::Health;
@@ -183,17 +185,16 @@ fn pull_once(args: &Args, scoring: &mut Scoring) -> Result<u64> {
     let model = &scoring.model;
     // Windows enough for the newest one's smoothed score (its k − 1 predecessors).
     let lookback = model.steps() as u64 + 3 + (model.smooth_windows() as u64 - 1);
-    let mut source = args.source.clone();
-    source.start = Some(source.end.clone());
-    source.prometheus_retries = 0; // the next interval is the retry; SIGTERM must not wait on backoff
-    let mut pull = prometheus::open_for_scoring(&source, model.loaded.meta.prometheus.as_ref(), "now", lookback)?;
-    pull.reader.set_progress(false);
-    let (dataset, _, _) =
-        prometheus::load_pull(pull.reader, &pull.source, |r| load_for_scoring(r, &pull.source, model, false))?;
+    let mut flags = args.source.clone();
+    flags.start = Some(flags.end.clone());
+    flags.prometheus_retries = 0; // the next interval is the retry; SIGTERM must not wait on backoff
+    let mut source = PrometheusSource::for_scoring(&flags, model.loaded.meta.prometheus.as_ref(), "now", lookback)?;
+    source.pull.progress = false;
+    let loaded = source.read_whole(&ScoringLoader { model, skip_bad_rows: false })?;
     let explain = scoring.output.options().top_features > 0;
     // Only each pod's newest window matters to the exporter; the output keeps the latest.
     let out = &mut scoring.output;
-    score_dataset(&mut scoring.scorer, &dataset, model, explain, |s| out.write(s))
+    score_dataset(&mut scoring.scorer, &loaded.dataset, model, explain, |s| out.write(s))
 }
 
 pub fn run(args: Args) -> Result<Outcome> {
@@ -214,23 +215,33 @@ pub fn run(args: Args) -> Result<Outcome> {
         interval: settings.interval,
     }));
     let server = http::Server::bind(&args.listen, published.clone())?;
+    // A followed file is opened before anything is announced: a missing one is an error now.
+    let live = match &args.data {
+        Some(path) => Some(FilesSource(DataFiles::single(path.clone())).open_live(args.quiet)?),
+        None => None,
+    };
     if !args.quiet {
+        let reading = match &live {
+            Some(live) => format!("following {}", live.name),
+            None => format!(
+                "pulling {} every {}",
+                args.source.prometheus.as_deref().unwrap_or(""),
+                range::format_duration(settings.interval.as_secs())
+            ),
+        };
         eprintln!(
-            "serving /metrics on http://{} ({} model from {}, pulling {} every {})",
+            "serving /metrics on http://{} ({} model from {}, {reading})",
             server.address(),
             scoring.model.arch().name(),
             scoring.model.dir().display(),
-            args.source.prometheus.as_deref().unwrap_or(""),
-            range::format_duration(settings.interval.as_secs())
         );
     }
     let _http = server.spawn();
     let quiet = args.quiet;
-    if let Some(path) = args.data.clone() {
-        let file = std::fs::File::open(&path).map_err(|e| Error::io("open", &path, e))?;
+    if let Some(live) = live {
         let stop = term.clone();
         let puller = std::thread::spawn(move || {
-            if let Err(e) = follow_file(file, &path, scoring, health, &published, &settings, stop) {
+            if let Err(e) = follow_file(live, scoring, health, &published, &settings, stop) {
                 eprintln!("error: {e}");
             }
         });

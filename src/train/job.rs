@@ -29,13 +29,13 @@ use crate::metrics::{Threshold, ThresholdChoice};
 use crate::models::{check_window, Arch, Model, ModelConfig, Objective};
 use crate::params::Weights;
 use crate::plot;
+use crate::source::Source;
 use crate::train::calibration::{error_weights, mean_feature_errors, ErrorWeighting};
 use crate::train::evaluation::{
     choose_threshold, evaluate_windows, history_curves, score_windows, write_evaluation_plots, EvaluationPlots,
 };
 use crate::train::progress::{Checkpoint, Progress};
 use crate::train::report::{arch_description, SummaryReport};
-use crate::train::source::{load_data, DataSource};
 use crate::train::split_windows::SplitWindows;
 use crate::train::{fit, Engine, TrainSettings, Windows};
 use crate::{Error, Result};
@@ -43,7 +43,7 @@ use crate::{Error, Result};
 /// Everything `train` needs, validated.
 #[derive(Clone, Debug)]
 pub struct JobSettings {
-    pub data: DataSource,
+    pub data: Arc<dyn Source>,
     pub load: LoadOptions,
     pub label_at: LabelAt,
     pub output_dir: PathBuf,
@@ -94,7 +94,11 @@ struct ThresholdFile<'a> {
 pub fn run(settings: &JobSettings, interrupt: Arc<AtomicBool>) -> Result<JobResult> {
     let t = settings.sequence_length;
     RunFolder::check_output_dir(&settings.output_dir)?;
-    let (mut dataset, data_hash) = load_data(&settings.data, &settings.load)?;
+    let loaded = settings.data.read_whole(&settings.load)?;
+    if let Some(note) = &loaded.note {
+        eprintln!("{note}");
+    }
+    let (mut dataset, data_hash) = (loaded.dataset, loaded.sha256);
     eprint!("{}", dataset.report);
     // Warnings beyond the ingest report's own: printed now, and kept for the run's report.
     let mut warnings: Vec<String> = Vec::new();
@@ -198,9 +202,7 @@ pub fn run(settings: &JobSettings, interrupt: Arc<AtomicBool>) -> Result<JobResu
     let mut meta = ModelMeta::new(&model.config, t, dataset.feature_names.clone());
     meta.seed = settings.train.seed;
     meta.training_data_sha256 = data_hash.clone();
-    if let DataSource::Prometheus { spec, .. } = &settings.data {
-        meta.prometheus = Some(spec.clone());
-    }
+    meta.prometheus = settings.data.pull_spec().cloned();
     meta.pipeline = Some(ModelPipeline { spec: dataset.pipeline().clone(), label_at, scaler: scaler.clone() });
     let mut progress = Progress::open(&run, interrupt, train_settings.epochs, train_settings.batch_size)?;
     progress.line(&format!(

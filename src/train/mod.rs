@@ -11,7 +11,6 @@ pub mod history;
 pub mod job;
 pub mod progress;
 pub mod report;
-pub mod source;
 pub mod split_windows;
 pub mod trainer;
 
