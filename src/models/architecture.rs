@@ -10,6 +10,7 @@ use super::head::HeadCache;
 use super::{attention, autoencoder, bidirectional, standard};
 use super::{Arch, DropoutSeed, LayerSummary, ModelConfig, ParamCount};
 use super::{AttentionModel, Autoencoder, Bidirectional, Standard};
+use crate::nn::RecurrentCache;
 use crate::params::ParamLayout;
 use crate::Float;
 
@@ -49,14 +50,11 @@ pub trait Architecture {
     fn summary(&self, cfg: &ModelConfig, count: &ParamCount<'_>) -> Vec<LayerSummary>;
 }
 
-/// The settings every architecture's cache takes, and what the model reads back from it.
+/// What the model reaches inside every architecture's cache.
 pub trait ArchitectureCache<F> {
-    /// See [`Workspace::set_weights_generation`](super::Workspace::set_weights_generation).
-    fn set_weights_generation(&mut self, generation: Option<u64>);
-    /// See [`Workspace::set_input_gradients_only`](super::Workspace::set_input_gradients_only).
-    fn set_input_gradients_only(&mut self, on: bool);
-    /// Lets bidirectional layers run their two directions on two threads (a no-op without).
-    fn set_parallel_directions(&mut self, _parallel: bool) {}
+    /// Calls `f` on each LSTM layer's cache, which takes the settings of the workspace
+    /// ([`RecurrentCache`]).
+    fn for_each_recurrent(&mut self, f: &mut dyn FnMut(&mut dyn RecurrentCache));
     /// The dense head's buffers of the last pass; `None` for a model without the head.
     fn head(&self) -> Option<&HeadCache<F>>;
 }

@@ -10,6 +10,7 @@
 use rand::Rng;
 
 use crate::nn::repeat::{repeat_backward, repeat_forward};
+use crate::nn::RecurrentCache;
 use crate::nn::{
     resize, window_error_backward, window_error_forward, BiLstm, BiLstmCache, Dense, ErrorShape, LstmOutput,
 };
@@ -57,25 +58,10 @@ pub struct Cache<F> {
 }
 
 impl<F: Float> ArchitectureCache<F> for Cache<F> {
-    fn set_parallel_directions(&mut self, parallel: bool) {
-        self.e1.set_parallel_directions(parallel);
-        self.e2.set_parallel_directions(parallel);
-        self.d1.set_parallel_directions(parallel);
-        self.d2.set_parallel_directions(parallel);
-    }
-
-    fn set_weights_generation(&mut self, generation: Option<u64>) {
-        self.e1.set_weights_generation(generation);
-        self.e2.set_weights_generation(generation);
-        self.d1.set_weights_generation(generation);
-        self.d2.set_weights_generation(generation);
-    }
-
-    fn set_input_gradients_only(&mut self, on: bool) {
-        self.e1.set_input_gradients_only(on);
-        self.e2.set_input_gradients_only(on);
-        self.d1.set_input_gradients_only(on);
-        self.d2.set_input_gradients_only(on);
+    fn for_each_recurrent(&mut self, f: &mut dyn FnMut(&mut dyn RecurrentCache)) {
+        for layer in [&mut self.e1, &mut self.e2, &mut self.d1, &mut self.d2] {
+            f(layer);
+        }
     }
 
     /// The autoencoder has no dense head.

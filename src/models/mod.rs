@@ -79,20 +79,20 @@ impl<F: Float> Workspace<F> {
     /// [`Weights`](crate::params::Weights)); layers then keep their transposed weights while
     /// it stays the same. `None` (the default) rebuilds them every pass.
     pub fn set_weights_generation(&mut self, generation: Option<u64>) {
-        with_cache!(&mut self.net, |c| c.set_weights_generation(generation))
+        with_cache!(&mut self.net, |c| c.for_each_recurrent(&mut |l| l.set_weights_generation(generation)))
     }
 
     /// Makes [`Model::backward`] skip the LSTM layers' weight and bias gradients (the bulk of
     /// its work) when only the gradient of the input is wanted; the parameter gradients it
     /// returns are then incomplete.
     pub fn set_input_gradients_only(&mut self, on: bool) {
-        with_cache!(&mut self.net, |c| c.set_input_gradients_only(on))
+        with_cache!(&mut self.net, |c| c.for_each_recurrent(&mut |l| l.set_input_gradients_only(on)))
     }
 
     /// Lets bidirectional layers run their two directions on two threads in the forward
-    /// pass (see [`crate::nn::BiLstmCache::set_parallel_directions`]).
+    /// pass (see [`crate::nn::RecurrentCache::set_parallel_directions`]).
     pub fn set_parallel_directions(&mut self, parallel: bool) {
-        with_cache!(&mut self.net, |c| c.set_parallel_directions(parallel))
+        with_cache!(&mut self.net, |c| c.for_each_recurrent(&mut |l| l.set_parallel_directions(parallel)))
     }
 }
 

@@ -3,6 +3,7 @@
 
 use rand::Rng;
 
+use crate::nn::RecurrentCache;
 use crate::nn::{Dropout, Lstm, LstmCache, LstmOutput};
 use crate::params::ParamLayout;
 use crate::Float;
@@ -41,14 +42,9 @@ pub struct Cache<F> {
 }
 
 impl<F: Float> ArchitectureCache<F> for Cache<F> {
-    fn set_weights_generation(&mut self, generation: Option<u64>) {
-        self.l1.set_weights_generation(generation);
-        self.l2.set_weights_generation(generation);
-    }
-
-    fn set_input_gradients_only(&mut self, on: bool) {
-        self.l1.set_input_gradients_only(on);
-        self.l2.set_input_gradients_only(on);
+    fn for_each_recurrent(&mut self, f: &mut dyn FnMut(&mut dyn RecurrentCache)) {
+        f(&mut self.l1);
+        f(&mut self.l2);
     }
 
     fn head(&self) -> Option<&HeadCache<F>> {

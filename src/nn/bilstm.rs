@@ -9,7 +9,7 @@
 use rand::Rng;
 
 use crate::nn::lstm::{Lstm, LstmCache, LstmOutput};
-use crate::nn::resize;
+use crate::nn::{resize, RecurrentCache};
 use crate::params::ParamLayout;
 use crate::Float;
 
@@ -27,27 +27,24 @@ pub struct BiLstmCache<F> {
     pub out: Vec<F>,
     dy_half: Vec<F>, // one direction's share of dy
     /// Run the two directions of the forward pass on two threads (see
-    /// [`BiLstmCache::set_parallel_directions`]).
+    /// [`RecurrentCache::set_parallel_directions`]).
     parallel: bool,
 }
 
-impl<F: Float> BiLstmCache<F> {
-    /// Lets the forward pass run its two directions concurrently (`rayon::join`, on the
-    /// current pool). Worth it when the batch is too small to split across threads (a window
-    /// at a time): each core then keeps one direction's weights in its own L2. The results
-    /// are the same bits either way; the directions share nothing.
-    pub fn set_parallel_directions(&mut self, parallel: bool) {
+impl<F: Float> RecurrentCache for BiLstmCache<F> {
+    /// Worth it when the batch is too small to split across threads (a window at a time):
+    /// each core then keeps one direction's weights in its own L2. The results are the same
+    /// bits either way; the directions share nothing.
+    fn set_parallel_directions(&mut self, parallel: bool) {
         self.parallel = parallel;
     }
 
-    /// See [`LstmCache::set_input_gradients_only`].
-    pub fn set_input_gradients_only(&mut self, on: bool) {
+    fn set_input_gradients_only(&mut self, on: bool) {
         self.forward.set_input_gradients_only(on);
         self.reverse.set_input_gradients_only(on);
     }
 
-    /// See [`LstmCache::set_weights_generation`].
-    pub fn set_weights_generation(&mut self, generation: Option<u64>) {
+    fn set_weights_generation(&mut self, generation: Option<u64>) {
         self.forward.set_weights_generation(generation);
         self.reverse.set_weights_generation(generation);
     }

@@ -19,7 +19,7 @@ use kubelstm_kernels::gemm::transpose;
 use kubelstm_kernels::{gemm, Mat, MatMut};
 use rand::Rng;
 
-use crate::nn::resize;
+use crate::nn::{resize, RecurrentCache};
 use crate::params::{glorot_uniform, orthogonal, ParamLayout, Span};
 use crate::Float;
 
@@ -68,21 +68,17 @@ pub struct LstmCache<F> {
     input_gradients_only: bool,
 }
 
-impl<F: Float> LstmCache<F> {
-    /// Declares that the weights passed to the next forward pass are version `generation`
-    /// (`None`: unknown). While the version stays the same the layer reuses its transposed
-    /// weights instead of rebuilding them; the caller must change it whenever the weights
-    /// change (the trainer bumps it after every update, a scorer never changes it).
-    pub fn set_weights_generation(&mut self, generation: Option<u64>) {
+impl<F: Float> RecurrentCache for LstmCache<F> {
+    fn set_weights_generation(&mut self, generation: Option<u64>) {
         self.weights_generation = generation;
     }
 
-    /// Makes backward compute only the gradient of the input, skipping the weight and bias
-    /// gradients (two of its three GEMM groups): what gradient × input attributions need.
-    pub fn set_input_gradients_only(&mut self, on: bool) {
+    fn set_input_gradients_only(&mut self, on: bool) {
         self.input_gradients_only = on;
     }
+}
 
+impl<F: Float> LstmCache<F> {
     fn block(&self) -> usize {
         self.batch * self.hidden
     }
