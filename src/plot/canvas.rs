@@ -5,6 +5,7 @@
 use std::sync::OnceLock;
 
 use plotters::backend::RGBPixel;
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::element::ComposedElement;
 use plotters::prelude::*;
@@ -20,6 +21,8 @@ pub(crate) type Area<'a> = DrawingArea<BitMapBackend<'a, RGBPixel>, Shift>;
 /// What drawing on the bitmap can fail with (in practice only a missing font).
 pub(crate) type DrawError = DrawingAreaErrorKind<<BitMapBackend<'static> as DrawingBackend>::ErrorType>;
 pub(crate) type DrawResult = std::result::Result<(), DrawError>;
+/// A chart with two linear f64 axes, drawn on the bitmap.
+pub(crate) type Chart<'a, 'b> = ChartContext<'a, BitMapBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
 // Palette: matplotlib's tab10, so the charts look like the original project's.
 pub(crate) const BLUE: RGBColor = RGBColor(31, 119, 180);
@@ -187,6 +190,58 @@ pub(crate) fn dashed_legend<DB: DrawingBackend>((x, y): (i32, i32), colour: RGBC
 
 type Px = (i32, i32);
 pub(crate) type DashedMark<DB> = ComposedElement<Px, DB, PathElement<Px>, PathElement<Px>>;
+
+/// A solid-line legend mark, matching a series of `PathElement`s in `style`.
+pub(crate) fn line_legend(style: ShapeStyle) -> impl Fn(Px) -> PathElement<Px> {
+    move |(x, y)| PathElement::new([(x, y), (x + 30, y)], style)
+}
+
+/// The legend box of every chart: the legend font on white at `opacity`, a grey border,
+/// `margin` px from the plot's edge at `position`.
+pub(crate) fn draw_legend<'a, 'b: 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, BitMapBackend<'b>, CT>,
+    position: SeriesLabelPosition,
+    margin: u32,
+    opacity: f64,
+) -> DrawResult {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .margin(margin)
+        .legend_area_size(45)
+        .label_font(font(LEGEND_PX))
+        .background_style(WHITE.mix(opacity))
+        .border_style(GREY)
+        .draw()
+}
+
+/// The range of both axes of a unit-square chart: [0, 1] and a hair more, so the curve's
+/// ends are not drawn on the frame.
+pub(crate) const UNIT_RANGE: (f64, f64) = (-0.01, 1.01);
+
+/// Axes over [`UNIT_RANGE`]² with a light grid, for the ROC and precision-recall charts.
+pub(crate) fn unit_square_chart<'a, 'b>(
+    area: &'a Area<'b>,
+    x_desc: &str,
+    y_desc: &str,
+) -> std::result::Result<Chart<'a, 'b>, DrawError> {
+    let (lo, hi) = UNIT_RANGE;
+    let mut chart = ChartBuilder::on(area)
+        .margin(20)
+        .x_label_area_size(60)
+        .y_label_area_size(80)
+        .build_cartesian_2d(lo..hi, lo..hi)?;
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .label_style(font(TICK_PX))
+        .axis_desc_style(font(AXIS_PX))
+        .bold_line_style(GRID)
+        .light_line_style(WHITE)
+        .draw()?;
+    Ok(chart)
+}
 
 /// A short number for legends: 3 decimals, or "n/a" for an undefined value.
 pub(crate) fn fmt3(v: Option<f64>) -> String {

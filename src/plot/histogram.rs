@@ -6,7 +6,9 @@
 use plotters::prelude::*;
 
 use super::axes::ValueAxis;
-use super::canvas::{bold, dashed_legend, font, note_in_middle, titled, Area, DrawResult, BLUE, CAPTION_PX, GREY, LEGEND_PX, RED};
+use super::canvas::{
+    bold, dashed_legend, draw_legend, note_in_middle, titled, Area, DrawResult, BLUE, CAPTION_PX, RED,
+};
 use super::scores::{three_significant, LOG_DECADES};
 use super::ticks::draw_axes;
 
@@ -62,8 +64,12 @@ pub(crate) fn draw_histogram(
         .y_label_area_size(90)
         .build_cartesian_2d(axis.range.0..axis.range.1, 0.0..top)?;
     let counts_axis = ValueAxis { log: false, range: (0.0, top) };
-    let y_ticks: Vec<(f64, String)> =
-        counts_axis.ticks(6).into_iter().filter(|(v, _)| v.fract() == 0.0).map(|(v, _)| (v, format!("{v:.0}"))).collect();
+    let y_ticks: Vec<(f64, String)> = counts_axis
+        .ticks(6)
+        .into_iter()
+        .filter(|(v, _)| v.fract() == 0.0)
+        .map(|(v, _)| (v, format!("{v:.0}")))
+        .collect();
     let x_desc = if axis.log { "anomaly score (log scale)" } else { "anomaly score" };
     draw_axes(root, &mut chart, (x_desc, &axis.ticks(8)), ("windows", &y_ticks))?;
     drawn.log = axis.log;
@@ -89,15 +95,7 @@ pub(crate) fn draw_histogram(
             .legend(|(x, y)| dashed_legend((x, y), RED));
         drawn.threshold_column = Some(chart.backend_coord(&(c, 0.0)).0);
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .margin(12)
-        .legend_area_size(45)
-        .label_font(font(LEGEND_PX))
-        .background_style(WHITE.mix(0.85))
-        .border_style(GREY)
-        .draw()?;
+    draw_legend(&mut chart, SeriesLabelPosition::UpperRight, 12, 0.85)?;
     if !values.iter().any(|v| v.is_finite()) {
         note_in_middle(&chart.plotting_area().strip_coord_spec(), "no validation scores")?;
     }

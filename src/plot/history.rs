@@ -8,8 +8,8 @@ use plotters::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::canvas::{
-    bold, dashed_legend, finite_range, finite_segments, font, note_in_middle, padded, render_png, titled, Area,
-    DrawResult, AXIS_PX, BLUE, CAPTION_PX, GREY, GRID, LEGEND_PX, ORANGE, TICK_PX, TITLE_PX,
+    bold, dashed_legend, draw_legend, finite_range, finite_segments, font, line_legend, note_in_middle, padded,
+    render_png, titled, Area, Chart, DrawResult, AXIS_PX, BLUE, CAPTION_PX, GREY, GRID, ORANGE, TICK_PX, TITLE_PX,
 };
 use super::HISTORY_SIZE;
 use crate::Result;
@@ -86,6 +86,27 @@ fn draw_panel(
         .light_line_style(WHITE)
         .draw()?;
 
+    draw_best_epoch(&mut chart, best_epoch, epochs, y_range)?;
+    // Train dots a little larger, so equal values still show both.
+    for (values, name, colour, dot) in
+        [(&series.train, "train", BLUE, 5), (&series.validation, "validation", ORANGE, 4)]
+    {
+        draw_epoch_line(&mut chart, values, |v| v, (name, colour), epochs, dot)?;
+    }
+    draw_legend(&mut chart, legend_at, 12, 0.85)?;
+    if finite_range(series.train.iter().chain(&series.validation).copied()).is_none() {
+        note_in_middle(&chart.plotting_area().strip_coord_spec(), "no data")?;
+    }
+    Ok(())
+}
+
+/// A dashed vertical line at the best epoch, across `y_range`, when it is one of `epochs`.
+pub(crate) fn draw_best_epoch<'a, 'b: 'a>(
+    chart: &mut Chart<'a, 'b>,
+    best_epoch: Option<usize>,
+    epochs: usize,
+    y_range: (f64, f64),
+) -> DrawResult {
     if let Some(best) = best_epoch.filter(|&b| b >= 1 && b <= epochs) {
         let x = best as f64;
         chart
@@ -93,35 +114,29 @@ fn draw_panel(
             .label(format!("best epoch ({best})"))
             .legend(|(x, y)| dashed_legend((x, y), GREY));
     }
-    // Few epochs: mark each, so a single epoch is a visible point and not an empty line.
-    let markers = epochs <= 40;
-    // Train dots a little larger, so equal values still show both.
-    for (values, name, colour, dot) in
-        [(&series.train, "train", BLUE, 5), (&series.validation, "validation", ORANGE, 4)]
-    {
-        let points = values.iter().enumerate().map(|(i, &v)| ((i + 1) as f64, v));
-        let segments = finite_segments(points);
-        let style = colour.stroke_width(2);
-        chart
-            .draw_series(segments.iter().map(|s| PathElement::new(s.clone(), style)))?
-            .label(name)
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 30, y)], style));
-        if markers {
-            let dots = segments.iter().flatten().map(|&p| Circle::new(p, dot, colour.filled()));
-            chart.draw_series(dots)?;
-        }
-    }
+    Ok(())
+}
+
+/// `values` of epochs 1, 2, … as a line (split where a value is not finite), its coordinates
+/// `y(value)` (a log axis maps them). With few epochs each gets a dot of radius `dot`, so a
+/// single epoch is a visible point and not an empty line.
+pub(crate) fn draw_epoch_line<'a, 'b: 'a>(
+    chart: &mut Chart<'a, 'b>,
+    values: &[f64],
+    y: impl Fn(f64) -> f64,
+    (name, colour): (&str, RGBColor),
+    epochs: usize,
+    dot: u32,
+) -> DrawResult {
+    let points = values.iter().enumerate().map(|(i, &v)| ((i + 1) as f64, y(v)));
+    let segments = finite_segments(points);
+    let style = colour.stroke_width(2);
     chart
-        .configure_series_labels()
-        .position(legend_at)
-        .margin(12)
-        .legend_area_size(45)
-        .label_font(font(LEGEND_PX))
-        .background_style(WHITE.mix(0.85))
-        .border_style(GREY)
-        .draw()?;
-    if finite_range(series.train.iter().chain(&series.validation).copied()).is_none() {
-        note_in_middle(&chart.plotting_area().strip_coord_spec(), "no data")?;
+        .draw_series(segments.iter().map(|s| PathElement::new(s.clone(), style)))?
+        .label(name)
+        .legend(line_legend(style));
+    if epochs <= 40 {
+        chart.draw_series(segments.iter().flatten().map(|&p| Circle::new(p, dot, colour.filled())))?;
     }
     Ok(())
 }

@@ -5,8 +5,8 @@
 use plotters::prelude::*;
 
 use super::canvas::{
-    bold, dashed_legend, finite_segments, fmt3, font, note_in_middle, render_png, thin, titled, AXIS_PX, GREEN, GREY,
-    GRID, LEGEND_PX, TICK_PX, TITLE_PX,
+    bold, dashed_legend, draw_legend, finite_segments, fmt3, line_legend, note_in_middle, render_png, thin, titled,
+    unit_square_chart, GREEN, GREY, TITLE_PX, UNIT_RANGE,
 };
 use super::SIZE;
 use crate::metrics::PrecisionRecallCurve;
@@ -17,21 +17,8 @@ use crate::Result;
 pub fn precision_recall_png(curve: &PrecisionRecallCurve, title: &str) -> Result<Vec<u8>> {
     render_png("precision_recall_curve", SIZE, |root| {
         let area = titled(root, title, bold(TITLE_PX), 60)?;
-        let range = (-0.01, 1.01);
-        let mut chart = ChartBuilder::on(&area)
-            .margin(20)
-            .x_label_area_size(60)
-            .y_label_area_size(80)
-            .build_cartesian_2d(range.0..range.1, range.0..range.1)?;
-        chart
-            .configure_mesh()
-            .x_desc("recall")
-            .y_desc("precision")
-            .label_style(font(TICK_PX))
-            .axis_desc_style(font(AXIS_PX))
-            .bold_line_style(GRID)
-            .light_line_style(WHITE)
-            .draw()?;
+        let range = UNIT_RANGE;
+        let mut chart = unit_square_chart(&area, "recall", "precision")?;
 
         let drawable = curve.positives > 0 && !curve.thresholds.is_empty();
         // steps-post in stored order: (r_j, p_j) → (r_{j+1}, p_j) → (r_{j+1}, p_{j+1}).
@@ -67,16 +54,8 @@ pub fn precision_recall_png(curve: &PrecisionRecallCurve, title: &str) -> Result
                 fmt3(curve.average_precision()),
                 fmt3(curve.auc_trapezoid())
             ))
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 30, y)], style));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerLeft)
-            .margin(20)
-            .legend_area_size(45)
-            .label_font(font(LEGEND_PX))
-            .background_style(WHITE.mix(0.9))
-            .border_style(GREY)
-            .draw()?;
+            .legend(line_legend(style));
+        draw_legend(&mut chart, SeriesLabelPosition::LowerLeft, 20, 0.9)?;
         if segments.is_empty() {
             let why = if curve.thresholds.is_empty() { "no data" } else { "undefined: no anomalies in the labels" };
             note_in_middle(&chart.plotting_area().strip_coord_spec(), why)?;

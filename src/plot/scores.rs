@@ -23,7 +23,7 @@ use plotters::prelude::*;
 
 use super::axes::{time_ticks, TimeKind, ValueAxis};
 use super::canvas::{
-    bold, dashed_legend, font, note_in_middle, render_png, titled, BLUE, GREY, LEGEND_PX, RED, TITLE_PX,
+    bold, dashed_legend, draw_legend, line_legend, note_in_middle, render_png, titled, BLUE, GREY, RED, TITLE_PX,
 };
 use super::downsample::min_max_per_column;
 use super::ticks::draw_axes;
@@ -134,7 +134,7 @@ pub(crate) fn render(trace: &ScoreTrace<'_>, title: &str) -> Result<(Vec<u8>, Dr
                         .map(|s| PathElement::new(s.iter().map(|&(i, v)| (xs[i], v)).collect::<Vec<_>>(), line)),
                 )?
                 .label(format!("anomaly score{floor_note}"))
-                .legend(|(x, y)| PathElement::new([(x, y), (x + 30, y)], BLUE.stroke_width(2)));
+                .legend(line_legend(BLUE.stroke_width(2)));
         } else {
             let pods = {
                 let mut ids = trace.series.to_vec();
@@ -146,11 +146,11 @@ pub(crate) fn render(trace: &ScoreTrace<'_>, title: &str) -> Result<(Vec<u8>, Dr
             chart
                 .draw_series(std::iter::once(PathElement::new(median, GREY.stroke_width(1))))?
                 .label("median over the pods")
-                .legend(|(x, y)| PathElement::new([(x, y), (x + 30, y)], GREY.stroke_width(2)));
+                .legend(line_legend(GREY.stroke_width(2)));
             chart
                 .draw_series(std::iter::once(PathElement::new(max, BLUE.stroke_width(1))))?
                 .label(format!("max over {pods} pods per time step{floor_note}"))
-                .legend(|(x, y)| PathElement::new([(x, y), (x + 30, y)], BLUE.stroke_width(2)));
+                .legend(line_legend(BLUE.stroke_width(2)));
         }
 
         if !trace.incidents.is_empty() {
@@ -179,15 +179,7 @@ pub(crate) fn render(trace: &ScoreTrace<'_>, title: &str) -> Result<(Vec<u8>, Dr
             drawn.threshold_row = Some(chart.backend_coord(&(x_range.0, c)).1);
         }
 
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .margin(15)
-            .legend_area_size(45)
-            .label_font(font(LEGEND_PX))
-            .background_style(WHITE.mix(0.85))
-            .border_style(GREY)
-            .draw()?;
+        draw_legend(&mut chart, SeriesLabelPosition::UpperLeft, 15, 0.85)?;
         if !trace.scores.iter().any(|v| v.is_finite()) {
             note_in_middle(
                 &chart.plotting_area().strip_coord_spec(),

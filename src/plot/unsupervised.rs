@@ -10,11 +10,11 @@ use plotters::prelude::*;
 
 use super::axes::ValueAxis;
 use super::canvas::{
-    bold, dashed_legend, finite_range, finite_segments, font, note_in_middle, render_png, titled, Area, DrawError,
-    BLUE, CAPTION_PX, GREEN, GREY, LEGEND_PX, ORANGE, TITLE_PX,
+    bold, draw_legend, finite_range, note_in_middle, render_png, titled, Area, DrawError, BLUE, CAPTION_PX, GREEN,
+    ORANGE, TITLE_PX,
 };
 use super::histogram::{draw_histogram, HistogramDrawn};
-use super::history::HistoryCurves;
+use super::history::{draw_best_epoch, draw_epoch_line, HistoryCurves};
 use super::ticks::draw_axes;
 use super::HISTORY_SIZE;
 use crate::Result;
@@ -40,11 +40,19 @@ pub(crate) struct HistoryDrawn {
 }
 
 /// The history of an unsupervised run as a [`HISTORY_SIZE`] PNG.
-pub fn unsupervised_history_png(history: &HistoryCurves, validation: &ValidationScores<'_>, title: &str) -> Result<Vec<u8>> {
+pub fn unsupervised_history_png(
+    history: &HistoryCurves,
+    validation: &ValidationScores<'_>,
+    title: &str,
+) -> Result<Vec<u8>> {
     render(history, validation, title).map(|(png, _)| png)
 }
 
-pub(crate) fn render(history: &HistoryCurves, validation: &ValidationScores<'_>, title: &str) -> Result<(Vec<u8>, HistoryDrawn)> {
+pub(crate) fn render(
+    history: &HistoryCurves,
+    validation: &ValidationScores<'_>,
+    title: &str,
+) -> Result<(Vec<u8>, HistoryDrawn)> {
     let mut drawn = HistoryDrawn::default();
     let lr = &history.learning_rate;
     let lr_changed = finite_range(lr.iter().copied()).is_some_and(|(lo, hi)| hi > lo * (1.0 + 1e-9));
@@ -62,10 +70,19 @@ pub(crate) fn render(history: &HistoryCurves, validation: &ValidationScores<'_>,
             (top, None)
         };
         let epochs = history.loss.train.len().max(history.loss.validation.len());
-        let loss_lines = [(&history.loss.train[..], "train", BLUE), (&history.loss.validation[..], "validation", ORANGE)];
+        let loss_lines =
+            [(&history.loss.train[..], "train", BLUE), (&history.loss.validation[..], "validation", ORANGE)];
         drawn.loss_log = epoch_panel(root, &loss, &loss_caption, "loss", &loss_lines, epochs, history.best_epoch)?;
         if let Some(rate) = rate {
-            epoch_panel(root, &rate, "Learning rate", "learning rate", &[(&lr[..], "learning rate", GREEN)], epochs, None)?;
+            epoch_panel(
+                root,
+                &rate,
+                "Learning rate",
+                "learning rate",
+                &[(&lr[..], "learning rate", GREEN)],
+                epochs,
+                None,
+            )?;
             drawn.learning_rate_panel = true;
         }
         let n = validation.scores.len();
@@ -111,35 +128,11 @@ fn epoch_panel(
         .collect();
     let y_desc = if axis.log { format!("{y_desc} (log scale)") } else { y_desc.to_owned() };
     draw_axes(root, &mut chart, ("epoch", &epoch_ticks), (&y_desc, &axis.ticks(7)))?;
-    if let Some(best) = best_epoch.filter(|&b| b >= 1 && b <= epochs) {
-        let x = best as f64;
-        chart
-            .draw_series(DashedLineSeries::new([(x, axis.range.0), (x, axis.range.1)], 8, 6, GREY.stroke_width(2)))?
-            .label(format!("best epoch ({best})"))
-            .legend(|(x, y)| dashed_legend((x, y), GREY));
-    }
-    let markers = epochs <= 40;
+    draw_best_epoch(&mut chart, best_epoch, epochs, axis.range)?;
     for &(values, name, colour) in lines {
-        let points = values.iter().enumerate().map(|(i, &v)| ((i + 1) as f64, axis.coord(v)));
-        let segments = finite_segments(points);
-        let style = colour.stroke_width(2);
-        chart
-            .draw_series(segments.iter().map(|s| PathElement::new(s.clone(), style)))?
-            .label(name)
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 30, y)], style));
-        if markers {
-            chart.draw_series(segments.iter().flatten().map(|&p| Circle::new(p, 4, colour.filled())))?;
-        }
+        draw_epoch_line(&mut chart, values, |v| axis.coord(v), (name, colour), epochs, 4)?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .margin(12)
-        .legend_area_size(45)
-        .label_font(font(LEGEND_PX))
-        .background_style(WHITE.mix(0.85))
-        .border_style(GREY)
-        .draw()?;
+    draw_legend(&mut chart, SeriesLabelPosition::UpperRight, 12, 0.85)?;
     if finite_range(values.iter().copied()).is_none() {
         note_in_middle(&chart.plotting_area().strip_coord_spec(), "no data")?;
     }
