@@ -1,6 +1,6 @@
 //! `f32` kernels, dispatched by instruction set at run time.
 //!
-//! Each kernel is written once (`simd/generic.rs`) over a small vector trait
+//! Each kernel is written once (`simd/generic/`, one file per kind of kernel) over a small vector trait
 //! (`simd/vector.rs`), and instantiated three times:
 //!
 //! | [`Isa`]            | vector                         | compiled with                              |
