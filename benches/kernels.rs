@@ -16,7 +16,7 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
-use kubelstm_kernels::gemm::{gemm_f32, Mat, MatMut};
+use kubelstm_kernels::gemm::{b_row_stride, gemm_f32, Mat, MatMut};
 use kubelstm_kernels::scalar;
 use kubelstm_kernels::simd::Kernels;
 
@@ -52,7 +52,7 @@ fn gemm(c: &mut Criterion) {
         for (label, m, k, n, ta) in shapes {
             let (a, bm) = (data(m * k, 1), data(k * n, 2));
             let mut bt = vec![0.0f32; k * n];
-            kubelstm_kernels::gemm::transpose(&mut bt, &bm, k, n);
+            kubelstm_kernels::gemm::transpose(&mut bt, k, &bm, k, n);
             let mut out = vec![0.0f32; m * n];
             let av = if ta { Mat::new(&a, k, m).t() } else { Mat::new(&a, m, k) };
             let b_rows = Mat::new(&bm, k, n);
@@ -64,6 +64,17 @@ fn gemm(c: &mut Criterion) {
             });
             group.bench_function(BenchmarkId::new("matrixmultiply", &label), |bench| {
                 bench.iter(|| gemm_f32(1.0, black_box(av), black_box(b_cols), 0.0, MatMut::new(&mut out, m, n)))
+            });
+            // The same B at the row stride the LSTM layers store Wᵀ at (`b_row_stride`): the
+            // ratio to "kubelstm" is what the padding buys on this CPU.
+            let ld = b_row_stride(n);
+            let mut padded = vec![0.0f32; k * ld];
+            for (dst, src) in padded.chunks_mut(ld).zip(bm.chunks(n)) {
+                dst[..n].copy_from_slice(src);
+            }
+            let b_padded = Mat::strided(&padded, k, n, ld);
+            group.bench_function(BenchmarkId::new("kubelstm_b_row_stride", &label), |bench| {
+                bench.iter(|| gemm_f32(1.0, black_box(av), black_box(b_padded), 0.0, MatMut::new(&mut out, m, n)))
             });
             if b <= 32 {
                 group.sample_size(10);

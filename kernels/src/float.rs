@@ -60,9 +60,10 @@ pub trait Float:
     /// `C = alpha · A · B + beta · C` (see [`crate::gemm::gemm`]).
     fn gemm(alpha: Self, a: Mat<'_, Self>, b: Mat<'_, Self>, beta: Self, c: MatMut<'_, Self>);
 
-    /// `dst (cols, rows) = srcᵀ` for a row-major `src (rows, cols)`.
-    fn transpose(dst: &mut [Self], src: &[Self], rows: usize, cols: usize) {
-        crate::gemm::transpose_scalar(dst, src, rows, cols)
+    /// `dst (cols, rows) = srcᵀ` for a row-major `src (rows, cols)`, the rows of `dst`
+    /// `dst_stride` apart (see [`crate::gemm::transpose`]).
+    fn transpose(dst: &mut [Self], dst_stride: usize, src: &[Self], rows: usize, cols: usize) {
+        crate::gemm::transpose_scalar(dst, dst_stride, src, rows, cols)
     }
 
     // ---------------------------------------------------------------- elementwise
@@ -256,9 +257,9 @@ impl Float for f32 {
     fn gemm(alpha: Self, a: Mat<'_, Self>, b: Mat<'_, Self>, beta: Self, c: MatMut<'_, Self>) {
         gemm_f32(alpha, a, b, beta, c)
     }
-    fn transpose(dst: &mut [Self], src: &[Self], rows: usize, cols: usize) {
-        if !simd::gemm::transpose(crate::active_isa(), dst, src, rows, cols) {
-            crate::gemm::transpose_scalar(dst, src, rows, cols)
+    fn transpose(dst: &mut [Self], dst_stride: usize, src: &[Self], rows: usize, cols: usize) {
+        if !simd::gemm::transpose(crate::active_isa(), dst, dst_stride, src, rows, cols) {
+            crate::gemm::transpose_scalar(dst, dst_stride, src, rows, cols)
         }
     }
     fn sigmoid_inplace(x: &mut [Self]) {

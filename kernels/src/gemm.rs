@@ -152,16 +152,42 @@ pub fn gemm_f64(alpha: f64, a: Mat<'_, f64>, b: Mat<'_, f64>, beta: f64, c: MatM
     dgemm_unchecked(alpha, a, b, beta, c)
 }
 
-/// `dst (cols, rows) = srcᵀ` for a row-major `src (rows, cols)`: how callers turn a weight
-/// `W (out, in)` into the row-major `Wᵀ` the GEMM micro-kernels read by rows.
-pub fn transpose<F: Float>(dst: &mut [F], src: &[F], rows: usize, cols: usize) {
-    F::transpose(dst, src, rows, cols)
+/// `dst (cols, rows) = srcᵀ` for a row-major `src (rows, cols)`, the rows of `dst`
+/// `dst_stride` (≥ `rows`) elements apart: how callers turn a weight `W (out, in)` into the
+/// row-major `Wᵀ` the GEMM micro-kernels read by rows, at the stride [`b_row_stride`] gives.
+/// Elements between the rows of `dst` are left as they are.
+pub fn transpose<F: Float>(dst: &mut [F], dst_stride: usize, src: &[F], rows: usize, cols: usize) {
+    F::transpose(dst, dst_stride, src, rows, cols)
+}
+
+/// The row stride to store a `(k, cols)` matrix at that [`gemm`] reads as B, by rows:
+/// `cols` rounded up to whole 64-byte lines of f32, and to an odd number of them. A column
+/// panel of B is one line per row; at a power-of-two stride (4H = 512 floats is 2 KB) all its
+/// rows fall into two sets of the L1 cache and evict each other, while an odd number of lines
+/// spreads them over every set, so the panel stays in L1 while the rows of A stream past it.
+/// Only the layout changes: every element is the same arithmetic, so the same bits.
+pub fn b_row_stride(cols: usize) -> usize {
+    const LINE: usize = 16;
+    let lines = cols.div_ceil(LINE);
+    LINE * (lines | 1)
+}
+
+/// Checks the slices of a transpose: `src` holds `rows · cols`, `dst` holds `cols` rows of
+/// `rows` elements at `dst_stride`.
+pub(crate) fn check_transpose(dst_len: usize, dst_stride: usize, src_len: usize, rows: usize, cols: usize) {
+    let len = rows.checked_mul(cols).expect("transpose: size overflows");
+    assert!(src_len == len, "transpose: src must hold {rows}×{cols}");
+    assert!(dst_stride >= rows, "transpose: the row stride of dst ({dst_stride}) is shorter than its rows ({rows})");
+    let need = if cols == 0 { Some(0) } else { (cols - 1).checked_mul(dst_stride).and_then(|n| n.checked_add(rows)) };
+    assert!(
+        need.is_some_and(|n| dst_len >= n),
+        "transpose: dst must hold {cols} rows of {rows} at stride {dst_stride}"
+    );
 }
 
 /// The portable transpose (tiled loop), what [`transpose`] runs where no SIMD version applies.
-pub fn transpose_scalar<F: Copy>(dst: &mut [F], src: &[F], rows: usize, cols: usize) {
-    let len = rows.checked_mul(cols).expect("transpose: size overflows");
-    assert!(dst.len() == len && src.len() == len, "transpose: dst and src must both hold {rows}×{cols}");
+pub fn transpose_scalar<F: Copy>(dst: &mut [F], dst_stride: usize, src: &[F], rows: usize, cols: usize) {
+    check_transpose(dst.len(), dst_stride, src.len(), rows, cols);
     // 16×16 tiles: both the 16 source rows and the 16 destination rows stay in L1.
     const TILE: usize = 16;
     let (s, d) = (src.as_ptr(), dst.as_mut_ptr());
@@ -171,10 +197,10 @@ pub fn transpose_scalar<F: Copy>(dst: &mut [F], src: &[F], rows: usize, cols: us
             let c1 = (c0 + TILE).min(cols);
             for r in r0..r1 {
                 for c in c0..c1 {
-                    // SAFETY: r < rows and c < cols, so r·cols + c and c·rows + r are below
-                    // rows·cols = len, the length of both slices (asserted above); dst is a
-                    // unique borrow, so it does not overlap src.
-                    unsafe { *d.add(c * rows + r) = *s.add(r * cols + c) };
+                    // SAFETY: r < rows and c < cols, so r·cols + c < rows·cols = src.len() and
+                    // c·dst_stride + r ≤ (cols−1)·dst_stride + rows − 1 < dst.len() (both
+                    // checked above); dst is a unique borrow, so it does not overlap src.
+                    unsafe { *d.add(c * dst_stride + r) = *s.add(r * cols + c) };
                 }
             }
         }

@@ -7,7 +7,7 @@
 //! value relative to |alpha|·Σ|a||b| + |beta|·|c|, so they may differ by twice that;
 //! we allow 2·(k + 2)·u of that sum (u = 2⁻²⁴ for f32, 2⁻⁵³ for f64).
 
-use kubelstm_kernels::gemm::{gemm_f32, gemm_f64, Mat, MatMut};
+use kubelstm_kernels::gemm::{b_row_stride, gemm_f32, gemm_f64, Mat, MatMut};
 use kubelstm_kernels::{scalar, Float};
 use proptest::prelude::*;
 
@@ -446,29 +446,44 @@ mod micro_kernels {
     }
 }
 
-/// The register-tiled transpose against the plain loop, for every size up to 3 tiles and
-/// every instruction set that has one.
+/// The register-tiled transpose against the plain loop, for every size up to 3 tiles, a
+/// dense and a padded destination stride, and every instruction set that has one; the
+/// padding between destination rows is left untouched.
 #[test]
 fn transpose_matches_the_plain_loop() {
     use kubelstm_kernels::gemm::transpose_scalar;
     use kubelstm_kernels::simd::gemm::transpose;
     use kubelstm_kernels::Isa;
+    const UNTOUCHED: f32 = -777.0;
     for rows in 0..26 {
         for cols in 0..26 {
-            let src: Vec<f32> = (0..rows * cols).map(|i| i as f32 * 0.5 - 3.0).collect();
-            let mut want = vec![0.0f32; rows * cols];
-            transpose_scalar(&mut want, &src, rows, cols);
-            for r in 0..rows {
-                for c in 0..cols {
-                    assert_eq!(want[c * rows + r], src[r * cols + c]);
+            for stride in [rows, rows + 3, b_row_stride(rows)] {
+                let src: Vec<f32> = (0..rows * cols).map(|i| i as f32 * 0.5 - 3.0).collect();
+                let len = if cols == 0 { 0 } else { (cols - 1) * stride + rows };
+                let mut want = vec![UNTOUCHED; len];
+                transpose_scalar(&mut want, stride, &src, rows, cols);
+                for (i, &v) in want.iter().enumerate() {
+                    let (c, r) = (i / stride.max(1), i % stride.max(1));
+                    let expected = if r < rows { src[r * cols + c] } else { UNTOUCHED };
+                    assert_eq!(v, expected, "{rows}×{cols} at stride {stride}, element {i}");
                 }
-            }
-            for isa in Isa::ALL.into_iter().filter(|i| i.is_supported()) {
-                let mut got = vec![f32::NAN; rows * cols];
-                if transpose(isa, &mut got, &src, rows, cols) {
-                    assert_eq!(got, want, "{isa:?} {rows}×{cols}");
+                for isa in Isa::ALL.into_iter().filter(|i| i.is_supported()) {
+                    let mut got = vec![UNTOUCHED; len];
+                    if transpose(isa, &mut got, stride, &src, rows, cols) {
+                        assert_eq!(got, want, "{isa:?} {rows}×{cols} at stride {stride}");
+                    }
                 }
             }
         }
     }
+}
+
+/// The stride for B: whole 64-byte lines of f32, an odd number of them, never shorter.
+#[test]
+fn b_row_stride_is_an_odd_number_of_lines() {
+    for cols in 0..2000 {
+        let s = b_row_stride(cols);
+        assert!(s >= cols && s.is_multiple_of(16) && !(s / 16).is_multiple_of(2) && s < cols + 32, "{cols} → {s}");
+    }
+    assert_eq!(b_row_stride(512), 528);
 }

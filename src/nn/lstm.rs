@@ -15,7 +15,7 @@
 //! and slot t the state after x_t. Either way the output sequence (T, B, H) is a contiguous
 //! run of slots, and so are the previous states of all steps (for dW_hh).
 
-use kubelstm_kernels::gemm::transpose;
+use kubelstm_kernels::gemm::{b_row_stride, transpose};
 use kubelstm_kernels::{gemm, Mat, MatMut};
 use rand::Rng;
 
@@ -58,8 +58,8 @@ pub struct LstmCache<F> {
     dpre: Vec<F>,   // (T, B, 4H) gradient of the pre-activations
     dh: Vec<F>,     // (B, H) gradient reaching h of the current step
     dc: Vec<F>,     // (B, H) gradient reaching c of the current step
-    w_ih_t: Vec<F>, // (I, 4H) W_ihᵀ, row-major: the GEMM kernels read B by rows
-    w_hh_t: Vec<F>, // (H, 4H) W_hhᵀ
+    w_ih_t: Vec<F>, // (I, 4H) W_ihᵀ, row-major, rows b_row_stride(4H) apart: GEMM reads B by rows
+    w_hh_t: Vec<F>, // (H, 4H) W_hhᵀ, the same stride
     /// Version of the weights the caller promises for the next forward pass; `None` means
     /// "unknown" and the transposes are redone every pass.
     weights_generation: Option<u64>,
@@ -174,22 +174,24 @@ impl Lstm {
         for ((b, &bi), &bh) in cache.bias.iter_mut().zip(self.b_ih.of(p)).zip(self.b_hh.of(p)) {
             *b = bi + bh;
         }
+        // The transposed weights' rows are `ld` apart, a stride that keeps GEMM's panels in L1.
+        let ld = b_row_stride(4 * h);
         if cache.weights_generation.is_none() || cache.weights_generation != cache.transposed_generation {
-            resize(&mut cache.w_ih_t, n_in * 4 * h);
-            resize(&mut cache.w_hh_t, h * 4 * h);
-            transpose(&mut cache.w_ih_t, self.w_ih.of(p), 4 * h, n_in);
-            transpose(&mut cache.w_hh_t, self.w_hh.of(p), 4 * h, h);
+            resize(&mut cache.w_ih_t, n_in * ld);
+            resize(&mut cache.w_hh_t, h * ld);
+            transpose(&mut cache.w_ih_t, ld, self.w_ih.of(p), 4 * h, n_in);
+            transpose(&mut cache.w_hh_t, ld, self.w_hh.of(p), 4 * h, h);
             cache.transposed_generation = cache.weights_generation;
         }
         // Input projection of every step at once: gates (TB, 4H) = x (TB, I) · W_ihᵀ + b.
-        let w_ih_t = Mat::new(&cache.w_ih_t, n_in, 4 * h);
+        let w_ih_t = Mat::strided(&cache.w_ih_t, n_in, 4 * h, ld);
         gemm(F::ONE, Mat::new(x, rows, n_in), w_ih_t, F::ZERO, MatMut::new(&mut cache.gates, rows, 4 * h));
         F::add_bias_rows(&mut cache.gates, &cache.bias);
 
         let init = if self.reverse { steps } else { 0 };
         cache.h[init * block..(init + 1) * block].fill(F::ZERO);
         cache.c[init * block..(init + 1) * block].fill(F::ZERO);
-        let w_hh_t = Mat::new(&cache.w_hh_t, h, 4 * h);
+        let w_hh_t = Mat::strided(&cache.w_hh_t, h, 4 * h, ld);
         for (s, t) in self.order(steps).enumerate() {
             let (prev, cur) = self.slots(t);
             let gates_t = &mut cache.gates[t * batch * 4 * h..(t + 1) * batch * 4 * h];

@@ -141,28 +141,27 @@ pub fn gemm(
     true
 }
 
-/// `dst (cols, rows) = srcᵀ`, f32, in 8 × 8 tiles transposed in registers (AVX) where the CPU
-/// has AVX2 (or AVX-512); returns false to let the caller use the scalar loop.
-pub fn transpose(isa: crate::Isa, dst: &mut [f32], src: &[f32], rows: usize, cols: usize) -> bool {
-    assert!(
-        dst.len() == rows * cols && src.len() == rows * cols,
-        "transpose: dst and src must both hold {rows}×{cols}"
-    );
+/// `dst (cols, rows) = srcᵀ` with the rows of `dst` `dst_stride` apart (see
+/// [`crate::gemm::transpose`]), f32, in 8 × 8 tiles transposed in registers (AVX) where the
+/// CPU has AVX2 (or AVX-512); returns false to let the caller use the scalar loop.
+pub fn transpose(isa: crate::Isa, dst: &mut [f32], dst_stride: usize, src: &[f32], rows: usize, cols: usize) -> bool {
+    crate::gemm::check_transpose(dst.len(), dst_stride, src.len(), rows, cols);
     match isa {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: Avx2Fma and Avx512 are only reported after run-time detection (AVX-512F
-        // and AVX2 both imply AVX); the slices hold rows·cols elements (asserted above).
-        crate::Isa::Avx2Fma | crate::Isa::Avx512 => unsafe { transpose_avx(dst, src, rows, cols) },
+        // and AVX2 both imply AVX); the slices fit the shapes and the stride (checked above).
+        crate::Isa::Avx2Fma | crate::Isa::Avx512 => unsafe { transpose_avx(dst, dst_stride, src, rows, cols) },
         _ => return false,
     }
     true
 }
 
 /// # Safety
-/// The CPU has AVX; `dst` and `src` hold `rows · cols` elements.
+/// The CPU has AVX; `src` holds `rows · cols` elements and `dst` `cols` rows of `rows` at
+/// `dst_stride` ≥ `rows`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx")]
-unsafe fn transpose_avx(dst: &mut [f32], src: &[f32], rows: usize, cols: usize) {
+unsafe fn transpose_avx(dst: &mut [f32], dst_stride: usize, src: &[f32], rows: usize, cols: usize) {
     let (s, d) = (src.as_ptr(), dst.as_mut_ptr());
     let (r8, c8) = (rows - rows % 8, cols - cols % 8);
     for r0 in (0..r8).step_by(8) {
@@ -199,7 +198,7 @@ unsafe fn transpose_avx(dst: &mut [f32], src: &[f32], rows: usize, cols: usize) 
                 _mm256_permute2f128_ps::<0x31>(u3, u7),
             ];
             for (j, &v) in out.iter().enumerate() {
-                _mm256_storeu_ps(d.add((c0 + j) * rows + r0), v);
+                _mm256_storeu_ps(d.add((c0 + j) * dst_stride + r0), v);
             }
         }
     }
@@ -207,7 +206,7 @@ unsafe fn transpose_avx(dst: &mut [f32], src: &[f32], rows: usize, cols: usize) 
     for r in 0..rows {
         let c_start = if r < r8 { c8 } else { 0 };
         for c in c_start..cols {
-            *d.add(c * rows + r) = *s.add(r * cols + c);
+            *d.add(c * dst_stride + r) = *s.add(r * cols + c);
         }
     }
 }
