@@ -172,12 +172,12 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-/// The source `settings` name: Prometheus (reaching `lookback` steps back), files, or standard
-/// input.
-fn open_source(args: &Args, settings: &Settings, model: &ScoringModel, lookback: u64) -> Result<Box<dyn Source>> {
+/// The input the flags name: a Prometheus pull (reaching back for the first windows' history),
+/// files, or standard input.
+fn open_source(args: &Args, settings: &Settings, model: &ScoringModel) -> Result<Box<dyn Source>> {
     if args.source.is_set() {
         let spec = model.loaded.meta.prometheus.as_ref();
-        return Ok(Box::new(PrometheusSource::for_scoring(&args.source, spec, "-1h", lookback)?));
+        return Ok(Box::new(PrometheusSource::for_scoring(&args.source, spec, "-1h", model.history_steps())?));
     }
     Ok(match &settings.files {
         Some(files) => Box::new(FilesSource(files.clone())),
@@ -278,12 +278,9 @@ fn drive<W: WindowSink>(
     settings: &Settings,
     model: &ScoringModel,
     explain: bool,
-    out: W,
+    mut out: W,
 ) -> Result<Driven<W>> {
-    // A pull reaches back for the first windows' history: T rows, the two before them that
-    // rates need, and the windows a smoothed score averages.
-    let lookback = model.steps() as u64 + 3 + (model.smooth_windows() as u64 - 1);
-    let source = open_source(args, settings, model, lookback)?;
+    let source = open_source(args, settings, model)?;
     if args.follow {
         let live = source.open_live(args.quiet)?;
         let stop = Arc::new(AtomicBool::new(false));
@@ -308,7 +305,6 @@ fn drive<W: WindowSink>(
         let interrupted = stop.load(Ordering::SeqCst);
         return Ok(Driven { out, pods: summary.pods, problems, interrupted });
     }
-    let mut out = out;
     let loaded = source.read_whole(&ScoringLoader { model, skip_bad_rows: args.skip_bad_rows })?;
     let dataset = &loaded.dataset;
     let mut problems = report_problems(&dataset.report);

@@ -168,7 +168,8 @@ pub fn score_dataset(
     let round = scorer.per_worker * scorer.threads();
     let mut scores = vec![0.0f32; round]; // (B)
     let mut shares = vec![0.0f32; if explain { round * f } else { 0 }]; // (B, F)
-                                                                        // The model's threshold applies to smoothed scores; series arrive whole and in time order.
+
+    // The model's threshold applies to smoothed scores; series arrive whole and in time order.
     let mut smoother = Smoother::new(model.smooth_windows());
     let mut start = 0;
     while start < index.len() {

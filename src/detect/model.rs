@@ -206,6 +206,12 @@ impl ScoringModel {
     pub fn smooth_windows(&self) -> usize {
         self.thresholds.smooth_windows
     }
+    /// Steps a pull reaches back before the first window it reports: the window's T rows, 3
+    /// more for the history the rate features read, and the k − 1 windows a smoothed score
+    /// averages.
+    pub fn history_steps(&self) -> u64 {
+        self.steps() as u64 + 3 + (self.smooth_windows() as u64 - 1)
+    }
     pub fn label_at(&self) -> LabelAt {
         self.pipeline.label_at
     }

@@ -26,11 +26,11 @@ pub mod http;
 mod model_folder;
 
 use crate::cli::Outcome;
+use crate::data::DataFiles;
 use crate::detect::batch::{score_dataset, BatchScorer, ScoringLoader};
 use crate::detect::output::Target;
 use crate::detect::{Format, Output, OutputOptions, ScoringModel};
 use crate::prometheus::{range, PrometheusArgs};
-use crate::data::DataFiles;
 use crate::source::{FilesSource, PrometheusSource, Source};
 use crate::{Error, Result};
 use follow::follow_file;
@@ -184,7 +184,7 @@ fn load_scoring(args: &Args, settings: &Settings) -> Result<Scoring> {
 fn pull_once(args: &Args, scoring: &mut Scoring) -> Result<u64> {
     let model = &scoring.model;
     // Windows enough for the newest one's smoothed score (its k − 1 predecessors).
-    let lookback = model.steps() as u64 + 3 + (model.smooth_windows() as u64 - 1);
+    let lookback = model.history_steps();
     let mut flags = args.source.clone();
     flags.start = Some(flags.end.clone());
     flags.prometheus_retries = 0; // the next interval is the retry; SIGTERM must not wait on backoff
